@@ -1,0 +1,48 @@
+# medcom — two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export MEDCOM_HOME ?= $(CURDIR)/data
+
+.PHONY: demo test install browser lint test-fast bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Chromium, its driver and CJK fonts for the browser tests (Debian packages; needs root).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  echo "browser: chromium, chromedriver and CJK fonts present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "browser: installing chromium chromium-driver fonts-noto-cjk (apt)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	else \
+	  echo "browser: not root; install chromium chromium-driver fonts-noto-cjk to run the browser tests"; \
+	fi
+
+demo: install
+	$(BIN)/medcom demo
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py --scale 1.0
+	$(BIN)/python benchmarks/bench_build.py --scale 1.0
+
+clean:
+	rm -rf data .pytest_cache

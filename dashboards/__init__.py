@@ -1,0 +1,1 @@
+"""medcom dashboards."""
