@@ -95,11 +95,11 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard at the end.")] = True,
 ) -> None:
     """Generate the demo data, ingest it, build, and serve — one command from a fresh checkout."""
+    from ingest.run import ingest_paths
+
     from medcom.generate import generate as run_generate
     from medcom.settings import paths
     from warehouse.build import build as run_build
-
-    from ingest.run import ingest_paths
 
     inbox = out or paths().ensure().home / "inbox"
     if not (inbox.exists() and any(inbox.iterdir())):

@@ -1,1 +1,134 @@
-"""medcom warehouse."""
+"""The DuckDB warehouse: one writer at a time, many readers on a published snapshot.
+
+DuckDB allows one writer process or many read-only ones, never both. Ingest and build
+write `MEDCOM_HOME/warehouse.duckdb` under an fcntl lock; when they finish they publish a
+byte copy of it as a new snapshot and atomically repoint `published/CURRENT`. Readers (the
+dashboard, `medcom sql`, analysts' DuckDB clients) only ever open the snapshot read-only,
+so they keep serving while ingest and build run, and see the new data on their next query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from medcom.errors import MedcomError, WarehouseBusy
+from medcom.settings import paths
+
+SNAPSHOT_PREFIX = "warehouse-"
+KEEP_SNAPSHOTS = 3
+
+# Settings every reader connection gets: no files, no extensions, settings frozen.
+READER_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
+
+@contextlib.contextmanager
+def writer_lock() -> Iterator[None]:
+    """Hold the single-writer lock (ingest and build); fail fast with a plain message."""
+    p = paths().ensure()
+    fh = open(p.lock, "a+")  # noqa: SIM115 - held for the duration of the context
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise WarehouseBusy(
+                "another `medcom ingest` or `medcom build` is writing the warehouse; try again when it has finished"
+            ) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+def open_writer() -> duckdb.DuckDBPyConnection:
+    """Read-write connection to the warehouse file (caller must hold `writer_lock`)."""
+    p = paths().ensure()
+    return duckdb.connect(str(p.warehouse))
+
+
+@contextlib.contextmanager
+def writer(publish_after: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Writer lock + read-write connection; closes the connection (checkpoint) on exit."""
+    with writer_lock():
+        con = open_writer()
+        try:
+            yield con
+        finally:
+            con.close()
+        if publish_after:
+            publish()
+
+
+def publish() -> Path:
+    """Copy the (closed) writer file to a new snapshot and repoint CURRENT atomically.
+
+    Call with the writer lock held and no open writer connection in this process.
+    """
+    p = paths().ensure()
+    if not p.warehouse.exists():
+        raise MedcomError("nothing to publish: the warehouse is empty (run `medcom ingest` first)")
+    wal = p.warehouse.with_name(p.warehouse.name + ".wal")
+    if wal.exists():  # an unclean stop left a WAL: fold it in before copying
+        duckdb.connect(str(p.warehouse)).close()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = p.published / f"{SNAPSHOT_PREFIX}{stamp}.duckdb"
+    tmp = target.with_suffix(".partial")
+    shutil.copyfile(p.warehouse, tmp)
+    os.replace(tmp, target)
+    pointer_tmp = p.published / "CURRENT.tmp"
+    pointer_tmp.write_text(target.name + "\n", encoding="utf-8")
+    os.replace(pointer_tmp, p.published / "CURRENT")
+    _prune(p.published, keep=target.name)
+    return target
+
+
+def _prune(folder: Path, keep: str) -> None:
+    snaps = sorted(folder.glob(f"{SNAPSHOT_PREFIX}*.duckdb"))
+    for old in snaps[:-KEEP_SNAPSHOTS]:
+        if old.name != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()  # readers that still have it open keep their file handle
+    for partial in folder.glob("*.partial"):
+        if partial.stem != Path(keep).stem:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+
+
+def current_snapshot() -> Path | None:
+    """The published snapshot readers should use, or None before the first publish."""
+    p = paths()
+    pointer = p.published / "CURRENT"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    snap = p.published / name
+    return snap if snap.exists() else None
+
+
+def connect_reader(config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to the current snapshot (open one per request)."""
+    snap = current_snapshot()
+    if snap is None:
+        raise MedcomError("no published warehouse yet: run `medcom ingest` and `medcom build` first")
+    cfg = dict(READER_CONFIG)
+    cfg.update(config or {})
+    return duckdb.connect(str(snap), read_only=True, config=cfg)

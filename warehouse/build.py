@@ -1,0 +1,157 @@
+"""`medcom build`: run the dbt project (seeds, models, tests) and publish the result.
+
+dbt runs in a child process (`python -m warehouse.dbt_child`) so that dbt-duckdb's
+connection is certainly closed before the warehouse file is copied to a snapshot, and so
+that its memory is returned. Its structured (JSON) log is turned into one progress line per
+node and a one-line summary; the full log stays in MEDCOM_HOME/dbt/logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from medcom.errors import MedcomError
+from medcom.settings import paths
+
+
+class BuildFailed(MedcomError):
+    pass
+
+
+@dataclass
+class BuildResult:
+    ok: int = 0
+    failed: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+    snapshot: str | None = None
+
+
+def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str]:
+    from dbt_project import PROJECT_DIR
+
+    p = paths()
+    return [
+        command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(p.dbt_target),
+        "--log-path",
+        str(p.dbt_logs),
+        *(extra or []),
+    ]
+
+
+def dbt_env() -> dict[str, str]:
+    p = paths()
+    env = dict(os.environ)
+    env["MEDCOM_DB_PATH"] = str(p.warehouse)
+    env["MEDCOM_HOME"] = str(p.home)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["DBT_PARTIAL_PARSE"] = "false" if env.get("MEDCOM_DBT_NO_PARTIAL_PARSE") else "true"
+    return env
+
+
+def prepare_warehouse() -> None:
+    """Make sure every raw and audit table exists, so a build before any ingest still works."""
+    import warehouse
+    from medcom.contract.export import create_raw_tables
+
+    con = warehouse.open_writer()
+    try:
+        create_raw_tables(con)
+        try:
+            from ingest.audit import ensure_audit_schema
+        except ImportError:  # pragma: no cover - during development only
+            ensure_audit_schema = None
+        if ensure_audit_schema is not None:
+            ensure_audit_schema(con)
+    finally:
+        con.close()
+
+
+def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -> BuildResult:
+    """Run one dbt command in a child process, echoing one line per finished node."""
+    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    p = paths().ensure()
+    p.dbt_logs.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "warehouse.dbt_child", *dbt_args(command, ["--log-format", "json", *(extra or [])])]
+    result = BuildResult()
+    started = time.perf_counter()
+    total = 0
+    errors: list[str] = []
+    with subprocess.Popen(args, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                if line.strip():
+                    errors.append(line.strip())
+                continue
+            info, data = msg.get("info", {}), msg.get("data", {})
+            name = info.get("name")
+            if name == "NodeFinished":
+                node = data.get("node_info", {})
+                status = (node.get("node_status") or "").lower()
+                label = node.get("unique_id", "?").split(".", 1)[-1] if node.get("resource_type") in ("test", "unit_test") else node.get("node_relation", {}).get("relation_name") or node.get("unique_id", "?")
+                kind = node.get("resource_type", "node")
+                secs = data.get("run_result", {}).get("execution_time") or 0
+                done = result.ok + len(result.failed) + len(result.warned) + result.skipped + 1
+                if status in ("success", "pass"):
+                    result.ok += 1
+                    word = "ok"
+                elif status == "warn":
+                    result.warned.append(label)
+                    word = "WARN"
+                elif status == "skipped":
+                    result.skipped += 1
+                    word = "skipped"
+                else:
+                    result.failed.append(f"{kind} {label}: {data.get('run_result', {}).get('message') or status}")
+                    word = "FAILED"
+                echo(f"  [{done}/{total or '?'}] {word:<7} {kind:<9} {label} ({float(secs):.1f}s)")
+            elif name == "ConcurrencyLine":
+                total = int(data.get("num_nodes") or 0)
+                echo(f"dbt {command}: {total} nodes")
+            elif info.get("level") == "error" and info.get("msg"):
+                errors.append(info["msg"])
+        code = proc.wait()
+    result.seconds = time.perf_counter() - started
+    if code != 0 and not result.failed:
+        detail = errors[-1] if errors else f"dbt exited with code {code}"
+        raise BuildFailed(f"dbt {command} failed: {detail}")
+    return result
+
+
+def build(echo=None) -> BuildResult:
+    """`medcom build`: dbt build under the writer lock, then publish to readers."""
+    import warehouse
+
+    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    with warehouse.writer_lock():
+        prepare_warehouse()
+        result = run_dbt("build", echo=echo)
+        if result.failed:
+            lines = "\n  ".join(result.failed[:10])
+            raise BuildFailed(
+                f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
+                f"(the published warehouse was left unchanged):\n  {lines}"
+            )
+        snap = warehouse.publish()
+    result.snapshot = snap.name
+    summary = f"build ok: {result.ok} nodes passed"
+    if result.warned:
+        summary += f", {len(result.warned)} warnings"
+    summary += f" in {result.seconds:.1f} s; published {snap.name}"
+    print(summary)
+    return result
