@@ -52,7 +52,7 @@ def check_statement(sql: str) -> str:
     except duckdb.Error as exc:
         raise QueryRejected(f"SQL syntax error: {_first_line(exc)}") from None
     if len(statements) != 1:
-        raise QueryRejected("one statement at a time, please (found %d)" % len(statements))
+        raise QueryRejected(f"one statement at a time, please (found {len(statements)})")
     stmt = statements[0]
     if stmt.type == duckdb.StatementType.PRAGMA:
         body = stmt.query.strip().rstrip(";").split(None, 1)[-1].lower()

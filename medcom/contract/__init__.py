@@ -146,9 +146,9 @@ class Contract:
         stem = filename.lower()
         best = None
         for name in self.feeds:
-            if stem.startswith(name) and (len(stem) == len(name) or not stem[len(name)].isalpha()):
-                if best is None or len(name) > len(best):
-                    best = name
+            bounded = len(stem) == len(name) or not stem[len(name)].isalpha()
+            if stem.startswith(name) and bounded and (best is None or len(name) > len(best)):
+                best = name
         return best
 
 
