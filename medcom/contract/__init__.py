@@ -146,8 +146,10 @@ class Contract:
         stem = filename.lower()
         best = None
         for name in self.feeds:
+            if not stem.startswith(name):
+                continue
             bounded = len(stem) == len(name) or not stem[len(name)].isalpha()
-            if stem.startswith(name) and bounded and (best is None or len(name) > len(best)):
+            if bounded and (best is None or len(name) > len(best)):
                 best = name
         return best
 

@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated MEDCOM_HOME per test, and one generated+ingested+built city."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MEDCOM = str(BIN / "medcom")
+
+
+@pytest.fixture
+def medcom_home(tmp_path, monkeypatch) -> Path:
+    """A fresh MEDCOM_HOME for one test (and a fixed secret, so hashes are reproducible)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("MEDCOM_HOME", str(home))
+    monkeypatch.setenv("MEDCOM_SECRET", "test-secret")
+    return home
+
+
+def run_medcom(*args: str, home: Path, check: bool = False, timeout: float = 900, env: dict | None = None, cwd=None):
+    """Run the installed `medcom` command in a subprocess, as a user would."""
+    e = dict(os.environ)
+    e["MEDCOM_HOME"] = str(home)
+    e.setdefault("MEDCOM_SECRET", "test-secret")
+    e.update(env or {})
+    proc = subprocess.run(
+        [MEDCOM, *args], env=e, cwd=cwd or home.parent, capture_output=True, text=True, timeout=timeout
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"medcom {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+# One small city, generated, ingested and built once per test session, shared read-only by
+# the KPI, dashboard and SQL tests. Tests must not write to it.
+CITY_ARGS = {"start": "2020-01", "months": 15, "scale": 0.01, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def built_city(tmp_path_factory) -> Path:
+    """MEDCOM_HOME of a generated (15 months, scale 0.01), ingested and built city."""
+    root = tmp_path_factory.mktemp("city")
+    home = root / "home"
+    inbox = root / "inbox"
+    a = CITY_ARGS
+    run_medcom(
+        "generate", str(inbox), "--start", a["start"], "--months", str(a["months"]),
+        "--scale", str(a["scale"]), "--seed", str(a["seed"]), home=home, check=True,
+    )
+    run_medcom("ingest", str(inbox), home=home, check=True)
+    run_medcom("build", home=home, check=True)
+    (root / "inbox-path").write_text(str(inbox))
+    yield home
+    if os.environ.get("MEDCOM_KEEP_TEST_CITY") is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def city_env(built_city, monkeypatch) -> Path:
+    """Point this process's MEDCOM_HOME at the shared built city (read-only use)."""
+    monkeypatch.setenv("MEDCOM_HOME", str(built_city))
+    monkeypatch.setenv("MEDCOM_SECRET", "test-secret")
+    return built_city
