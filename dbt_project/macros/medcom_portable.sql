@@ -1,0 +1,120 @@
+{#-
+  Portable helpers used by staging, the shared org hierarchy, families A, B, E and the marts.
+  Prefixed `medcom_` (dbt-B's helpers are `cd_`). Each dispatches through adapter.dispatch;
+  the default__ versions use dbt's cross-database macros or ANSI SQL, `duckdb__` versions
+  exist where DuckDB has a better native form.
+-#}
+
+{#- DOUBLE type. -#}
+{% macro medcom_double() -%}
+  {{ return(adapter.dispatch('medcom_double', 'medcom')()) }}
+{%- endmacro %}
+{% macro default__medcom_double() -%}double precision{%- endmacro %}
+{% macro duckdb__medcom_double() -%}double{%- endmacro %}
+
+{#- Cast to DOUBLE. -#}
+{% macro medcom_to_double(expr) -%}
+  cast({{ expr }} as {{ medcom_double() }})
+{%- endmacro %}
+
+{#- Ratio as DOUBLE, NULL when the denominator is 0 or NULL. -#}
+{% macro medcom_ratio(num, den) -%}
+  {{ medcom_to_double(num) }} / nullif({{ medcom_to_double(den) }}, 0)
+{%- endmacro %}
+
+{#- First n characters of a string. -#}
+{% macro medcom_left(expr, n) -%}
+  {{ return(adapter.dispatch('medcom_left', 'medcom')(expr, n)) }}
+{%- endmacro %}
+{% macro default__medcom_left(expr, n) -%}
+  substr({{ expr }}, 1, {{ n }})
+{%- endmacro %}
+{% macro duckdb__medcom_left(expr, n) -%}
+  left({{ expr }}, {{ n }})
+{%- endmacro %}
+
+{#- First day of the month of a date expression, as DATE. -#}
+{% macro medcom_month_start(expr) -%}
+  {{ return(adapter.dispatch('medcom_month_start', 'medcom')(expr)) }}
+{%- endmacro %}
+{% macro default__medcom_month_start(expr) -%}
+  cast({{ dbt.date_trunc('month', expr) }} as date)
+{%- endmacro %}
+
+{#- Last day of the month of a date expression, as DATE. -#}
+{% macro medcom_month_end(expr) -%}
+  {{ return(adapter.dispatch('medcom_month_end', 'medcom')(expr)) }}
+{%- endmacro %}
+{% macro default__medcom_month_end(expr) -%}
+  cast({{ dbt.last_day(expr, 'month') }} as date)
+{%- endmacro %}
+{% macro duckdb__medcom_month_end(expr) -%}
+  last_day(cast({{ expr }} as date))
+{%- endmacro %}
+
+{#- A date expression shifted by n months, as DATE. -#}
+{% macro medcom_add_months(expr, n) -%}
+  {{ return(adapter.dispatch('medcom_add_months', 'medcom')(expr, n)) }}
+{%- endmacro %}
+{% macro default__medcom_add_months(expr, n) -%}
+  cast({{ dbt.dateadd('month', n, expr) }} as date)
+{%- endmacro %}
+
+{#- Calendar year (integer) of a date expression. -#}
+{% macro medcom_year(expr) -%}
+  {{ return(adapter.dispatch('medcom_year', 'medcom')(expr)) }}
+{%- endmacro %}
+{% macro default__medcom_year(expr) -%}
+  cast(extract(year from {{ expr }}) as integer)
+{%- endmacro %}
+
+{#- Calendar month number 1–12 (integer) of a date expression. -#}
+{% macro medcom_month_number(expr) -%}
+  {{ return(adapter.dispatch('medcom_month_number', 'medcom')(expr)) }}
+{%- endmacro %}
+{% macro default__medcom_month_number(expr) -%}
+  cast(extract(month from {{ expr }}) as integer)
+{%- endmacro %}
+
+{#- 1 January of an integer year expression, as DATE. -#}
+{% macro medcom_year_start_of_year(year_expr) -%}
+  {{ return(adapter.dispatch('medcom_year_start_of_year', 'medcom')(year_expr)) }}
+{%- endmacro %}
+{% macro default__medcom_year_start_of_year(year_expr) -%}
+  cast({{ dbt.concat([dbt.safe_cast(year_expr, api.Column.translate_type('string')), "'-01-01'"]) }} as date)
+{%- endmacro %}
+{% macro duckdb__medcom_year_start_of_year(year_expr) -%}
+  make_date(cast({{ year_expr }} as integer), 1, 1)
+{%- endmacro %}
+
+{#- 1 January of the year of a date expression, as DATE. -#}
+{% macro medcom_year_start(expr) -%}
+  {{ return(adapter.dispatch('medcom_year_start', 'medcom')(expr)) }}
+{%- endmacro %}
+{% macro default__medcom_year_start(expr) -%}
+  cast({{ dbt.date_trunc('year', expr) }} as date)
+{%- endmacro %}
+
+{#- Whole months from date a to date b (b − a), both first days of months. -#}
+{% macro medcom_months_between(a, b) -%}
+  {{ return(adapter.dispatch('medcom_months_between', 'medcom')(a, b)) }}
+{%- endmacro %}
+{% macro default__medcom_months_between(a, b) -%}
+  (({{ medcom_year(b) }} - {{ medcom_year(a) }}) * 12 + {{ medcom_month_number(b) }} - {{ medcom_month_number(a) }})
+{%- endmacro %}
+
+{#- Round a DOUBLE to n decimals. -#}
+{% macro medcom_round(expr, n) -%}
+  {{ return(adapter.dispatch('medcom_round', 'medcom')(expr, n)) }}
+{%- endmacro %}
+{% macro default__medcom_round(expr, n) -%}
+  round({{ expr }}, {{ n }})
+{%- endmacro %}
+{% macro postgres__medcom_round(expr, n) -%}
+  round(cast({{ expr }} as numeric), {{ n }})
+{%- endmacro %}
+
+{#- A far-future date standing for an open validity end. -#}
+{% macro medcom_open_end() -%}
+  cast('9999-12-31' as date)
+{%- endmacro %}

@@ -1,0 +1,9 @@
+-- 成员单位 (reference snapshot): current rows only; both bounds inclusive, empty valid_to = open.
+select
+    facility_id,
+    community_id,
+    cast(valid_from as date)        as valid_from,
+    cast(valid_to as date)          as valid_to,
+    _batch_id
+from {{ source('raw', 'memberships') }}
+where _superseded_by is null
