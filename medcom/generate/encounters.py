@@ -151,13 +151,13 @@ class EncounterModel:
     # ---------------------------------------------------------------------- parameters
     def _params(self, county: str) -> CountyParams:
         r = rng_for(self.seed, "enc-params", county)
-        base = float(r.uniform(0.865, 0.925))
+        base = float(r.uniform(0.835, 0.895))
         if county == "411002":  # urban district with the city hospitals: highest in-county rate
-            base = 0.93
+            base = 0.90
         return CountyParams(
             in_rate_out=base,
             in_rate_inp=base - float(r.uniform(0.05, 0.10)),
-            primary=float(r.uniform(0.57, 0.69)) - (0.1 if county in ("411002",) else 0.0),
+            primary=float(r.uniform(0.57, 0.69)) - (0.06 if county == "411002" else 0.0),
             down=float(r.uniform(0.7, 1.3)),
             fcc_null=0.12 if county == "411024" else 0.0,
         )
