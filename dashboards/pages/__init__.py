@@ -1,0 +1,1 @@
+"""Page layouts: plain functions `layout(q, params, lang) -> component`, rendered per request."""
