@@ -1,0 +1,58 @@
+"""Coverage keys and identities of the activity feeds (feeds.md "Activity feeds").
+
+Both are SQL expressions over a table with the feed's canonical columns (`typed` in the
+scratch DB, or `raw.<feed>` in the warehouse); coverage keys may also use the helper column
+`_fac_county` (the facility's registry county), which only `typed` has.
+
+Coverage key text (stored in `raw.<feed>._coverage_key` and `audit.replacements`):
+`<county or community>:<YYYY-MM>` for monthly keys, `<…>:<YYYY>` for yearly keys, `<YYYY>`
+for phs_weights, `all` for reference snapshots.
+"""
+
+from __future__ import annotations
+
+from medcom.contract import load_contract
+
+
+def _m(expr: str) -> str:
+    return f"strftime({expr}, '%Y-%m')"
+
+
+COVERAGE_SQL: dict[str, str] = {
+    "township_county_year": "left(township_code, 6) || ':' || CAST(year AS VARCHAR)",
+    "year": "CAST(year AS VARCHAR)",
+    "insured_county_month": "left(insured_township_code, 6) || ':' || "
+    + _m("CASE WHEN encounter_type = 'inpatient' THEN discharge_date ELSE visit_date END"),
+    "facility_county_month": "_fac_county || ':' || " + _m("month"),
+    "community_year": "community_id || ':' || CAST(year AS VARCHAR)",
+    "community_month": "community_id || ':' || " + _m("month"),
+    "facility_county_planned_month": "_fac_county || ':' || " + _m("planned_month"),
+    "facility_county_decided_month": "_fac_county || ':' || " + _m("decided_date"),
+    "county_received_month": "county_code || ':' || " + _m("received_date"),
+    "county_year": "county_code || ':' || CAST(year AS VARCHAR)",
+    "region_year": "region_code || ':' || CAST(year AS VARCHAR)",
+}
+
+# identity parts that are not canonical columns
+DERIVED = {"insured_county": "left({p}insured_township_code, 6)"}
+
+REFERENCE_KEY = "all"
+
+
+def coverage_sql(feed_name: str) -> str:
+    feed = load_contract().feeds[feed_name]
+    if feed.is_reference or not feed.coverage:
+        return f"'{REFERENCE_KEY}'"
+    return COVERAGE_SQL[feed.coverage]
+
+
+def identity_sql(feed_name: str, prefix: str = "") -> str | None:
+    """Identity of a row as one VARCHAR (parts joined by U+001F); None for additive feeds."""
+    feed = load_contract().feeds[feed_name]
+    if not feed.identity:
+        return None
+    parts = []
+    for c in feed.identity:
+        expr = DERIVED[c].format(p=prefix) if c in DERIVED else f'{prefix}"{c}"'
+        parts.append(f"coalesce(CAST({expr} AS VARCHAR), '')")
+    return "concat_ws(chr(31), " + ", ".join(parts) + ")"

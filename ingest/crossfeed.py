@@ -1,0 +1,238 @@
+"""Reference snapshots in the scratch DB and the helper columns the checks use.
+
+`copy_refs(con, wh, scratch)` copies the warehouse's current reference rows into the
+scratch catalog (`ref_regions`, `ref_facilities`, `ref_communities`, `ref_kpis`) and
+derives `ref_city`, `ref_counties`, `ref_townships`.
+
+`enrich(con, feed)` adds helper columns to table `typed` (all prefixed with `_`):
+`_fac_known`, `_fac_county`, `_comm_county`, `_ref_bad__<col>` (cross-feed references),
+`_nonunique__<col>`, `_overlap`, rule helpers, `_coverage_key`, `_identity`, `_dup`.
+Reference feeds see the rows of every file of the feed in the run as table `peers`.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from ingest.coverage import coverage_sql, identity_sql
+from ingest.errors import FileRejected
+from medcom.contract import load_contract
+
+KPI_CATALOGUE_MISSING = "cannot check KPI codes: the KPI catalogue (dbt_project/seeds/kpi_catalogue.csv) is missing"
+
+
+def kpi_catalogue_path() -> Path:
+    from dbt_project import PROJECT_DIR
+
+    return Path(PROJECT_DIR) / "seeds" / "kpi_catalogue.csv"
+
+
+def load_kpis() -> list[tuple[str, str, str, str]] | None:
+    """(code, direction, family, unit) of every KPI of the catalogue seed, or None if missing."""
+    p = kpi_catalogue_path()
+    if not p.exists():
+        return None
+    with open(p, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        code = (r.get("kpi_code") or r.get("code") or "").strip()
+        if code:
+            out.append(
+                (
+                    code,
+                    (r.get("direction") or "").strip(),
+                    (r.get("family") or "").strip(),
+                    (r.get("unit") or "").strip(),
+                )
+            )
+    return out
+
+
+def _cols(feed: str) -> str:
+    return ", ".join(f'"{c}"' for c in load_contract().feeds[feed].columns)
+
+
+def copy_refs(con: duckdb.DuckDBPyConnection, wh: str, scratch: str) -> None:
+    """Copy current reference rows of catalog `wh` into catalog `scratch`."""
+    for feed, table in (
+        ("regions", "ref_regions"),
+        ("facilities", "ref_facilities"),
+        ("communities", "ref_communities"),
+    ):
+        con.execute(
+            f"CREATE OR REPLACE TABLE {scratch}.{table} AS SELECT {_cols(feed)} FROM {wh}.raw.{feed} "
+            "WHERE _superseded_by IS NULL"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {scratch}.ref_kpis (code VARCHAR, direction VARCHAR, family VARCHAR, unit VARCHAR)"
+    )
+    kpis = load_kpis()
+    if kpis:
+        con.executemany(f"INSERT INTO {scratch}.ref_kpis VALUES (?, ?, ?, ?)", kpis)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {scratch}.ref_kpis_status AS SELECT {'true' if kpis is not None else 'false'} AS present"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {scratch}.ref_city AS SELECT region_code AS code FROM {scratch}.ref_regions WHERE level = 'city'"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {scratch}.ref_counties AS
+        SELECT r.region_code AS code FROM {scratch}.ref_regions r JOIN {scratch}.ref_city c
+          ON r.parent_code = c.code AND left(r.region_code, 4) = left(c.code, 4)
+        WHERE r.level = 'county' AND (SELECT count(*) FROM {scratch}.ref_city) = 1"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {scratch}.ref_townships AS
+        SELECT r.region_code AS code, r.parent_code AS county FROM {scratch}.ref_regions r
+        JOIN {scratch}.ref_counties c ON r.parent_code = c.code AND left(r.region_code, 6) = c.code
+        WHERE r.level = 'township'"""
+    )
+
+
+_FAC = "(SELECT facility_id, any_value(county_code) AS county_code, any_value(tier) AS tier FROM ref_facilities GROUP BY facility_id)"
+_COMM = "(SELECT community_id, any_value(county_code) AS county_code FROM ref_communities GROUP BY community_id)"
+_OPEN_DATE = "DATE '9999-12-31'"
+_CITY4 = "(SELECT left(min(code), 4) FROM ref_city)"
+
+
+def _ref_bad(ref: str, col: str) -> str:
+    c = f't."{col}"'
+    if ref == "facility":
+        inner = f"{c} IN (SELECT facility_id FROM ref_facilities)"
+    elif ref == "community":
+        inner = f"{c} IN (SELECT community_id FROM ref_communities)"
+    elif ref == "county_of_city":
+        inner = f"{c} IN (SELECT code FROM ref_counties)"
+    elif ref == "township_of_city":
+        inner = f"{c} IN (SELECT code FROM ref_townships)"
+    elif ref == "county_or_city":
+        inner = f"({c} IN (SELECT code FROM ref_counties) OR {c} IN (SELECT code FROM ref_city))"
+    elif ref == "kpi_scored":
+        inner = f"{c} IN (SELECT code FROM ref_kpis WHERE direction <> 'none')"
+    elif ref == "kpi_family_e":
+        inner = f"{c} IN (SELECT code FROM ref_kpis WHERE family = 'E')"
+    else:
+        raise ValueError(f"unknown ref {ref}")
+    return f"({c} IS NOT NULL AND NOT coalesce({inner}, false))"
+
+
+def build_peers(con: duckdb.DuckDBPyConnection, feed: str, scratches: list[str]) -> None:
+    """Every scratch of a reference feed gets table `peers` = typed rows of all the feed's files."""
+    cols = _cols(feed)
+    union = " UNION ALL ".join(
+        f"SELECT {i} AS _file_idx, _row_number, {cols} FROM {s}.typed" for i, s in enumerate(scratches)
+    )
+    for i, s in enumerate(scratches):
+        con.execute(f"CREATE OR REPLACE TABLE {s}.peers AS {union}")
+        con.execute(f"CREATE OR REPLACE TABLE {s}.self_idx AS SELECT {i} AS i")
+
+
+def _overlap_sql(key: str, lo: str, hi: str, hi_open: str, extra_eq: tuple[str, ...] = ()) -> str:
+    eqs = " AND ".join([f'p."{key}" = t."{key}"'] + [f'p."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extra_eq])
+    return (
+        f"EXISTS (SELECT 1 FROM peers p WHERE {eqs} "
+        f"AND NOT (p._file_idx = (SELECT i FROM self_idx) AND p._row_number = t._row_number) "
+        f'AND p."{lo}" IS NOT NULL AND t."{lo}" IS NOT NULL '
+        f'AND p."{lo}" <= coalesce(t."{hi}", {hi_open}) AND t."{lo}" <= coalesce(p."{hi}", {hi_open}))'
+    )
+
+
+def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
+    """(select expressions, joins) adding the helper columns of a feed to `typed t`."""
+    feed = load_contract().feeds[feed_name]
+    cols = feed.columns
+    sel: list[str] = []
+    joins: list[str] = []
+    if "facility_id" in cols and feed_name != "facilities":
+        joins.append(f"LEFT JOIN {_FAC} f ON f.facility_id = t.facility_id")
+        sel += ["f.facility_id IS NOT NULL AS _fac_known", "f.county_code AS _fac_county", "f.tier AS _fac_tier"]
+    if "community_id" in cols and feed_name != "communities":
+        joins.append(f"LEFT JOIN {_COMM} c ON c.community_id = t.community_id")
+        sel += ["c.community_id IS NOT NULL AS _comm_known", "c.county_code AS _comm_county"]
+    for col in cols.values():
+        if col.ref:
+            sel.append(f'{_ref_bad(col.ref, col.name)} AS "_ref_bad__{col.name}"')
+        if col.unique:
+            sel.append(
+                f'(t."{col.name}" IS NOT NULL AND (SELECT count(*) FROM peers p WHERE p."{col.name}" = t."{col.name}") > 1) '
+                f'AS "_nonunique__{col.name}"'
+            )
+    if feed_name == "regions":
+        joins.append(
+            "LEFT JOIN (SELECT region_code AS pc, any_value(level) AS plevel FROM peers GROUP BY region_code) pr "
+            "ON pr.pc = t.parent_code"
+        )
+        sel += [
+            "pr.plevel AS _parent_level",
+            "(SELECT count(*) FROM peers WHERE level = 'city') AS _city_count",
+        ]
+    if feed_name == "facilities":
+        joins.append(
+            "LEFT JOIN (SELECT code, any_value(county) AS county FROM ref_townships GROUP BY code) tw ON tw.code = t.township_code"
+        )
+        sel += [
+            "tw.code IS NOT NULL AND tw.county = t.county_code AS _twp_ok",
+            "(t.parent_facility_id IS NULL OR t.parent_facility_id IN (SELECT facility_id FROM peers)) AS _parent_ok",
+        ]
+    if feed_name == "communities":
+        joins.append(f"LEFT JOIN {_FAC} lf ON lf.facility_id = t.lead_facility_id")
+        sel.append("(lf.facility_id IS NOT NULL AND lf.tier = 'county' AND lf.county_code = t.county_code) AS _lead_ok")
+    if feed_name == "memberships":
+        sel.append(_overlap_sql("facility_id", "valid_from", "valid_to", _OPEN_DATE) + " AS _overlap")
+    if feed_name == "catchments":
+        sel.append(_overlap_sql("township_code", "valid_from", "valid_to", _OPEN_DATE) + " AS _overlap")
+    if feed_name == "targets":
+        joins.append(
+            "LEFT JOIN (SELECT code, any_value(direction) AS direction FROM ref_kpis GROUP BY code) k ON k.code = t.kpi_code"
+        )
+        sel += [
+            "k.direction AS _kpi_direction",
+            f"{_overlap_sql('kpi_code', 'year_from', 'year_to', '99999', ('org_level', 'org_id', 'period_type'))} AS _overlap",
+        ]
+    if feed_name == "reported_indicators":
+        joins.append(
+            "LEFT JOIN (SELECT code, any_value(family) AS family, any_value(unit) AS unit FROM ref_kpis GROUP BY code) k "
+            "ON k.code = t.indicator_code"
+        )
+        sel += ["k.unit AS _kpi_unit"]
+    if feed_name == "encounters":
+        sel.append(f"{_CITY4} AS _city4")
+    return sel, joins
+
+
+def enrich(con: duckdb.DuckDBPyConnection, feed_name: str) -> None:
+    """Rebuild `typed` with the helper columns, `_coverage_key`, `_identity` and `_dup` (false)."""
+    feed = load_contract().feeds[feed_name]
+    needs_kpis = any(c.ref in ("kpi_scored", "kpi_family_e") for c in feed.columns.values())
+    if needs_kpis and not con.execute("SELECT present FROM ref_kpis_status").fetchone()[0]:
+        raise FileRejected(KPI_CATALOGUE_MISSING)
+    if feed.is_reference:
+        have = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+            ).fetchall()
+        }
+        if "peers" not in have:
+            con.execute(
+                f"CREATE OR REPLACE TABLE peers AS SELECT 0 AS _file_idx, _row_number, {_cols(feed_name)} FROM typed"
+            )
+            con.execute("CREATE OR REPLACE TABLE self_idx AS SELECT 0 AS i")
+    sel, joins = helper_columns(feed_name)
+    con.execute(
+        "CREATE OR REPLACE TABLE typed_h AS SELECT t.*"
+        + "".join(", " + s for s in sel)
+        + " FROM typed t "
+        + " ".join(joins)
+    )
+    cov = coverage_sql(feed_name)
+    ident = identity_sql(feed_name) or "CAST(NULL AS VARCHAR)"
+    con.execute(
+        f"CREATE OR REPLACE TABLE typed AS SELECT *, CAST({cov} AS VARCHAR) AS _coverage_key, "
+        f"{ident} AS _identity, false AS _dup FROM typed_h ORDER BY _row_number"
+    )
+    con.execute("DROP TABLE typed_h")

@@ -1,0 +1,170 @@
+"""The one warehouse transaction per feed and run: rows, supersession, audit rows.
+
+Everything a run changes for one feed commits together (BEGIN … COMMIT on the writer
+connection); a crash or kill before COMMIT leaves the warehouse as it was (DuckDB
+discards the uncommitted WAL tail on the next open).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+import duckdb
+
+from ingest.audit import insert_batch, insert_dq
+from ingest.coverage import REFERENCE_KEY, identity_sql
+from medcom.contract import load_contract
+
+ACCEPTED = ("accepted", "accepted_with_quarantine")
+PAUSE_ENV = "MEDCOM_TEST_PAUSE_IN_LOAD"  # seconds to sleep inside the transaction (tests only)
+
+
+def _q(c: str) -> str:
+    return '"' + c + '"'
+
+
+def _pause_hook() -> None:
+    secs = os.environ.get(PAUSE_ENV)
+    if secs:
+        print(f"medcom: pausing {secs}s inside the load transaction ({PAUSE_ENV})", file=sys.stderr, flush=True)
+        time.sleep(float(secs))
+
+
+def _supersede_reference(con, feed: str, run_id: str, new_batch: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT _batch_id, count(*) FROM raw.{feed} WHERE _superseded_by IS NULL AND _run_id <> ? GROUP BY 1 ORDER BY 1",
+        [run_id],
+    ).fetchall()
+    if rows:
+        con.executemany(
+            "INSERT INTO audit.replacements VALUES (?, ?, ?, ?, ?)",
+            [(old, new_batch, feed, REFERENCE_KEY, int(cnt)) for old, cnt in rows],
+        )
+        con.execute(
+            f"UPDATE raw.{feed} SET _superseded_by = ? WHERE _superseded_by IS NULL AND _run_id <> ?",
+            [new_batch, run_id],
+        )
+    return []
+
+
+def _supersede_activity(con, feed: str, run_id: str, accepted) -> list[str]:
+    warnings: list[str] = []
+    union = " UNION ALL ".join(
+        f"SELECT _coverage_key, _identity, '{o.batch_id}' AS batch FROM {o.alias}.load" for o in accepted
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _newkeys AS SELECT _coverage_key AS key, min(batch) AS batch, count(*) AS n "
+        f"FROM ({union}) GROUP BY 1"
+    )
+    # coverage keys: every current row an earlier run loaded under a covered key
+    old = con.execute(
+        f"""SELECT k.key, k.n, count(*) AS old_n FROM raw.{feed} o JOIN _newkeys k ON o._coverage_key = k.key
+        WHERE o._superseded_by IS NULL AND o._run_id <> ? GROUP BY k.key, k.n ORDER BY k.key""",
+        [run_id],
+    ).fetchall()
+    for key, new_n, old_n in old:
+        if new_n * 2 < old_n:
+            warnings.append(
+                f"{feed} {key}: the new data has {new_n:,} rows where {old_n:,} were loaded before "
+                "(more than half of the rows dropped)"
+            )
+    if old:
+        con.execute(
+            f"""INSERT INTO audit.replacements
+            SELECT o._batch_id, k.batch, '{feed}', o._coverage_key, count(*) FROM raw.{feed} o
+            JOIN _newkeys k ON o._coverage_key = k.key
+            WHERE o._superseded_by IS NULL AND o._run_id <> ? GROUP BY ALL ORDER BY ALL""",
+            [run_id],
+        )
+        con.execute(
+            f"""UPDATE raw.{feed} AS o SET _superseded_by = k.batch FROM _newkeys k
+            WHERE o._coverage_key = k.key AND o._superseded_by IS NULL AND o._run_id <> ?""",
+            [run_id],
+        )
+    # identities: a row already loaded by an earlier run is replaced whatever its key
+    ident = identity_sql(feed, prefix="o.")
+    if ident:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _newids AS SELECT _identity AS identity, min(batch) AS batch "
+            f"FROM ({union}) WHERE _identity IS NOT NULL GROUP BY 1"
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _idhits AS
+            SELECT o._batch_id AS old_batch, i.batch AS new_batch, o._coverage_key AS key, o._row_number AS rn
+            FROM raw.{feed} o JOIN _newids i ON {ident} = i.identity
+            WHERE o._superseded_by IS NULL AND o._run_id <> ?""",
+            [run_id],
+        )
+        if con.execute("SELECT count(*) FROM _idhits").fetchone()[0]:
+            con.execute(
+                f"""INSERT INTO audit.replacements SELECT old_batch, new_batch, '{feed}', key, count(*)
+                FROM _idhits GROUP BY ALL ORDER BY ALL"""
+            )
+            con.execute(
+                f"""UPDATE raw.{feed} AS o SET _superseded_by = h.new_batch FROM _idhits h
+                WHERE o._batch_id = h.old_batch AND o._row_number = h.rn AND o._superseded_by IS NULL"""
+            )
+        con.execute("DROP TABLE _idhits")
+        con.execute("DROP TABLE _newids")
+    con.execute("DROP TABLE _newkeys")
+    return warnings
+
+
+def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str) -> list[str]:
+    """Load the accepted files of `feed` and write every outcome's audit rows in ONE transaction."""
+    spec = load_contract().feeds[feed]
+    accepted = [o for o in outcomes if o.verdict in ACCEPTED]
+    with_rows = [o for o in outcomes if o.scratch_ready]
+    for o in with_rows:
+        con.execute(f"ATTACH '{o.scratch}' AS {o.alias} (READ_ONLY)")
+    warnings: list[str] = []
+    try:
+        con.execute("BEGIN TRANSACTION")
+        cols = ", ".join(_q(c) for c in spec.columns)
+        for o in accepted:
+            con.execute(
+                f"INSERT INTO raw.{feed} ({cols}, _batch_id, _run_id, _row_number, _coverage_key, _superseded_by) "
+                f"SELECT {cols}, ?, ?, _row_number, _coverage_key, NULL FROM {o.alias}.load ORDER BY _row_number",
+                [o.batch_id, run_id],
+            )
+        _pause_hook()
+        if accepted:
+            if spec.is_reference:
+                warnings += _supersede_reference(con, feed, run_id, accepted[0].batch_id)
+            else:
+                warnings += _supersede_activity(con, feed, run_id, accepted)
+        for o in outcomes:
+            if warnings and o.verdict in ACCEPTED:
+                o.warnings = o.warnings + [w for w in warnings if w not in o.warnings]
+            insert_batch(con, o.batch_row())
+            if o.verdict == "accepted_with_quarantine":
+                con.execute(
+                    f"INSERT INTO audit.quarantine SELECT ?, _row_number, reason, row_json FROM {o.alias}.quar ORDER BY _row_number",
+                    [o.batch_id],
+                )
+            insert_dq(con, o.batch_id, o.dq_results)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        for o in with_rows:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {o.alias}")
+    return warnings
+
+
+def record_outcomes(con: duckdb.DuckDBPyConnection, outcomes) -> None:
+    """Batch records of files that never reached a feed (unknown feed, duplicates)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for o in outcomes:
+            insert_batch(con, o.batch_row())
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

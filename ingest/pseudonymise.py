@@ -1,0 +1,89 @@
+"""Pseudonymise resident ID numbers (feeds.md "Personal data").
+
+After trimming and upper-casing, a value matching `^\\d{17}[\\dX]$` or `^\\d{15}$` is
+replaced by the hex HMAC-SHA256 of that normalised value, keyed with
+`medcom.settings.secret()`. Other values keep their (trimmed) text.
+
+The work is done in DuckDB: only the *distinct* matching values are hashed (Python
+`hmac` over an Arrow array, registered as a vectorised UDF), then the table is rebuilt with
+a join, so a 2-million-row file costs one pass plus one hash per distinct patient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import re
+
+import duckdb
+import pyarrow as pa
+
+from medcom.settings import secret
+
+RESIDENT_ID = r"^(\d{17}[\dX]|\d{15})$"
+_RESIDENT_ID_RE = re.compile(RESIDENT_ID)
+
+
+def hmac_hex(value: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 hex of an already normalised (trimmed, upper-cased) resident ID."""
+    return hmac.new(key if key is not None else secret(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymise_value(value: str | None, key: bytes | None = None) -> str | None:
+    """Python twin of the SQL path (used for single values and in tests)."""
+    if value is None:
+        return None
+    v = value.strip().upper()
+    if _RESIDENT_ID_RE.match(v):
+        return hmac_hex(v, key)
+    return value.strip()
+
+
+def _udf(key: bytes):
+    base = hmac.new(key, digestmod=hashlib.sha256)
+
+    def hash_array(arr):
+        out = []
+        for v in arr.to_pylist():
+            if v is None:
+                out.append(None)
+            else:
+                h = base.copy()
+                h.update(v.encode("utf-8"))
+                out.append(h.hexdigest())
+        return pa.array(out, type=pa.string())
+
+    return hash_array
+
+
+def pseudonymise_table(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """Replace resident IDs in `table.column` in place; returns the number of distinct IDs hashed."""
+    key = secret()
+    fname = "_medcom_hmac"
+    with contextlib.suppress(Exception):  # not registered yet
+        con.remove_function(fname)
+    con.create_function(fname, _udf(key), [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
+    col = f'"{column}"'
+    norm = f"upper(trim({col}))"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _pid_map AS
+        SELECT v, {fname}(v) AS h FROM (
+            SELECT DISTINCT {norm} AS v FROM {table}
+            WHERE {col} IS NOT NULL AND regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}')
+        )"""
+    )
+    n = con.execute("SELECT count(*) FROM _pid_map").fetchone()[0]
+    if n:
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        select = ", ".join(f"coalesce(_m.h, _s.{col}) AS {col}" if c == column else f'_s."{c}"' for c in cols)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table}__p AS SELECT {select} FROM {table} _s "
+            f"LEFT JOIN _pid_map _m ON upper(trim(_s.{col})) = _m.v ORDER BY _s._row_number"
+        )
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {table}__p RENAME TO {table}")
+    con.execute("DROP TABLE IF EXISTS _pid_map")
+    with contextlib.suppress(Exception):
+        con.remove_function(fname)
+    return int(n)

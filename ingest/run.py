@@ -1,0 +1,328 @@
+"""`medcom ingest PATH…`: discover, read, normalise, check, decide, load, audit, publish.
+
+Per file the work happens in a scratch DuckDB file `MEDCOM_HOME/tmp/<run>/<batch_id>.duckdb`
+attached to the writer connection (never in the warehouse itself); each feed's accepted
+files then load in one warehouse transaction (`ingest.load.commit_feed`). Feeds go in the
+contract's load order (reference feeds first: a later reference feed is checked against the
+new snapshot of an earlier one), files of a feed in sorted path order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+import shutil
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+import warehouse
+from ingest.archive import archive_file
+from ingest.audit import ensure_schema
+from ingest.checks import Check, compile_checks, evaluate
+from ingest.crossfeed import build_peers, copy_refs, enrich
+from ingest.discover import discover
+from ingest.errors import FileRejected
+from ingest.load import ACCEPTED, commit_feed, record_outcomes
+from ingest.normalize import build_typed
+from ingest.pseudonymise import pseudonymise_table
+from ingest.read import read_source
+from ingest.report import Progress, summary_line, verdict_line
+from medcom.contract import load_contract
+from medcom.errors import UsageError
+from medcom.settings import paths as medcom_paths
+
+FIRST_REASONS = 5
+ACTIVITY_SHARE = 0.01  # more than 1% …
+ACTIVITY_MIN = 5  # … and at least 5 invalid rows reject an activity file
+
+
+@dataclass
+class FileOutcome:
+    path: Path
+    display_name: str
+    feed: str | None
+    batch_id: str
+    run_id: str
+    alias: str = ""
+    scratch: Path | None = None
+    sha256: str | None = None
+    received_at: dt.datetime | None = None
+    verdict: str = "rejected"
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reasons: str | None = None
+    first_reasons: list[str] = field(default_factory=list)
+    coverage: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    dq_results: list = field(default_factory=list)
+    scratch_ready: bool = False  # scratch has tables `load` and `quar`
+    typed_ready: bool = False
+
+    def batch_row(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "run_id": self.run_id,
+            "feed": self.feed,
+            "file_name": self.display_name,
+            "sha256": self.sha256,
+            "received_at": self.received_at,
+            "verdict": self.verdict,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "reasons": self.reasons,
+            "coverage": self.coverage,
+            "warnings": "; ".join(self.warnings) or None,
+        }
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    outcomes: list[FileOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.verdict != "rejected" for o in self.outcomes)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _display_name(path: Path, roots: list[Path]) -> str:
+    rp = path.resolve()
+    for root in roots:
+        r = root.resolve()
+        if r.is_dir():
+            try:
+                return str(rp.relative_to(r))
+            except ValueError:
+                continue
+    parent = path.parent.name
+    return f"{parent}/{path.name}" if parent in load_contract().feeds else path.name
+
+
+class _Run:
+    def __init__(self, con: duckdb.DuckDBPyConnection, roots: list[Path], run_id: str, tmp: Path, out=None):
+        self.con = con
+        self.roots = roots
+        self.run_id = run_id
+        self.tmp = tmp
+        self.wh = con.execute("SELECT current_database()").fetchone()[0]
+        self.seq = 0
+        self.accepted_shas: dict[str, str] = {}
+        self.out = out or sys.stdout
+
+    # ---------------------------------------------------------------- per file
+    def new_outcome(self, path: Path, feed: str | None) -> FileOutcome:
+        self.seq += 1
+        bid = f"{self.run_id}-{self.seq:04d}"
+        return FileOutcome(
+            path=path,
+            display_name=_display_name(path, self.roots),
+            feed=feed,
+            batch_id=bid,
+            run_id=self.run_id,
+            alias=f"s{self.seq:04d}",
+            scratch=self.tmp / f"{bid}.duckdb",
+        )
+
+    def _earlier_duplicate(self, o: FileOutcome) -> str | None:
+        if o.sha256 in self.accepted_shas:
+            return self.accepted_shas[o.sha256]
+        row = self.con.execute(
+            f"""SELECT b.batch_id FROM audit.ingest_batches b
+            WHERE b.sha256 = ? AND b.feed = ? AND b.verdict IN ('accepted', 'accepted_with_quarantine')
+              AND EXISTS (SELECT 1 FROM raw.{o.feed} r WHERE r._batch_id = b.batch_id AND r._superseded_by IS NULL)
+            ORDER BY b.received_at LIMIT 1""",
+            [o.sha256, o.feed],
+        ).fetchone()
+        return row[0] if row else None
+
+    def prepare(self, o: FileOutcome) -> None:
+        """Archive, duplicate test, read, pseudonymise, normalise (scratch `typed`)."""
+        o.received_at = _utcnow()
+        o.sha256, _ = archive_file(o.path)
+        earlier = self._earlier_duplicate(o)
+        if earlier:
+            o.verdict = "duplicate"
+            o.reasons = f"same file as batch {earlier}, whose rows are still current: nothing to do"
+            return
+        con = self.con
+        con.execute(f"ATTACH '{o.scratch}' AS {o.alias}")
+        try:
+            copy_refs(con, self.wh, o.alias)
+            con.execute(f"USE {o.alias}")
+            rr = read_source(o.path, o.feed, con, progress=Progress(o.display_name), tmp_dir=self.tmp)
+            o.rows_read = rr.rows_read
+            o.warnings += list(rr.warnings or [])
+            if rr.rows_read == 0:
+                raise FileRejected("no data rows")
+            for col in load_contract().feeds[o.feed].columns.values():
+                if col.pseudonymise:
+                    pseudonymise_table(con, "source", col.name)
+            build_typed(con, o.feed, rr.columns_found)
+            con.execute("DROP TABLE source")
+            o.typed_ready = True
+        except FileRejected as exc:
+            o.verdict, o.reasons = "rejected", exc.reason
+        finally:
+            con.execute(f"USE {self.wh}")
+
+    def check(self, o: FileOutcome, checks: list[Check]) -> None:
+        """Row checks, verdict, scratch tables `load` / `quar`, then the GX suite."""
+        con = self.con
+        spec = load_contract().feeds[o.feed]
+        con.execute(f"USE {o.alias}")
+        try:
+            enrich(con, o.feed)
+            run_ids = None
+            if spec.identity:
+                con.execute(f"CREATE TABLE IF NOT EXISTS runctx.ids_{o.feed} (identity VARCHAR)")
+                run_ids = f"runctx.ids_{o.feed}"
+            evaluate(con, checks, run_ids=run_ids)
+            invalid = con.execute("SELECT count(*) FROM reasons WHERE reason IS NOT NULL").fetchone()[0]
+            first = con.execute(
+                f"SELECT 'row ' || _row_number || ': ' || reason FROM reasons WHERE reason IS NOT NULL "
+                f"ORDER BY _row_number LIMIT {FIRST_REASONS}"
+            ).fetchall()
+            o.first_reasons = [r[0] for r in first]
+            total = o.rows_read
+            detail = ("; first reasons: " + "; ".join(o.first_reasons)) if o.first_reasons else ""
+            if spec.is_reference and invalid:
+                o.verdict = "rejected"
+                o.reasons = f"registry file has invalid rows: {invalid:,} of {total:,}{detail}"
+            elif not spec.is_reference and invalid > ACTIVITY_SHARE * total and invalid >= ACTIVITY_MIN:
+                o.verdict = "rejected"
+                o.reasons = f"too many invalid rows: {invalid:,} of {total:,} (more than 1% and at least 5){detail}"
+            else:
+                o.verdict = "accepted_with_quarantine" if invalid else "accepted"
+                o.rows_quarantined = invalid
+                o.rows_loaded = total - invalid
+                if invalid:
+                    o.reasons = f"{invalid:,} of {total:,} rows quarantined{detail}"
+            cols = ", ".join(f'"{c}"' for c in spec.columns)
+            srcs = ", ".join(f'"{c}" := "{c}__src"' for c in spec.columns)
+            con.execute(
+                f"CREATE OR REPLACE TABLE load AS SELECT {cols}, t._row_number, t._coverage_key, t._identity "
+                "FROM typed t JOIN reasons r USING (_row_number) WHERE r.reason IS NULL"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TABLE quar AS SELECT t._row_number, r.reason, "
+                f"CAST(to_json(struct_pack({srcs})) AS VARCHAR) AS row_json "
+                "FROM typed t JOIN reasons r USING (_row_number) WHERE r.reason IS NOT NULL"
+            )
+            if o.verdict in ACCEPTED:
+                keys = [r[0] for r in con.execute("SELECT DISTINCT _coverage_key FROM load ORDER BY 1").fetchall()]
+                o.coverage = ", ".join(k for k in keys if k is not None) or None
+                if run_ids:
+                    con.execute(f"INSERT INTO {run_ids} SELECT _identity FROM load")
+                self.accepted_shas[o.sha256] = o.batch_id
+            o.scratch_ready = o.verdict in ACCEPTED
+        except FileRejected as exc:
+            o.verdict, o.reasons = "rejected", exc.reason
+        finally:
+            con.execute(f"USE {self.wh}")
+        con.execute(f"DETACH {o.alias}")
+        self.validate(o, checks)
+
+    def validate(self, o: FileOutcome, checks: list[Check]) -> None:
+        try:
+            from expectations.validate import validate
+        except ImportError:  # pragma: no cover - the suite module is part of the product
+            return
+        try:
+            o.dq_results = list(validate(o.scratch, o.feed, checks))
+        except Exception as exc:  # noqa: BLE001 - a GX failure must not lose the file's verdict
+            o.warnings.append(f"data-quality suite could not run: {type(exc).__name__}: {exc}")
+
+    # ---------------------------------------------------------------- per feed
+    def run_feed(self, feed: str, files: list[Path]) -> list[FileOutcome]:
+        outs = [self.new_outcome(p, feed) for p in files]
+        checks = compile_checks(feed)
+        spec = load_contract().feeds[feed]
+        for o in outs:
+            self.prepare(o)
+            if o.typed_ready and not spec.is_reference:
+                self.check(o, checks)
+            elif o.typed_ready is False and o.verdict != "duplicate":
+                self._detach_quiet(o)
+        if spec.is_reference:
+            ready = [o for o in outs if o.typed_ready]
+            if len(ready) > 1:
+                build_peers(self.con, feed, [o.alias for o in ready])
+            for o in ready:
+                self.check(o, checks)
+        commit_feed(self.con, feed, outs, self.run_id)
+        for o in outs:
+            print(verdict_line(o), file=self.out, flush=True)
+            for w in o.warnings:
+                print(f"  warning: {w}", file=self.out, flush=True)
+        for o in outs:
+            self._remove_scratch(o)
+        return outs
+
+    def _detach_quiet(self, o: FileOutcome) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute(f"DETACH {o.alias}")
+
+    def _remove_scratch(self, o: FileOutcome) -> None:
+        if o.scratch is not None:
+            for p in (o.scratch, o.scratch.with_name(o.scratch.name + ".wal")):
+                p.unlink(missing_ok=True)
+
+
+def ingest_paths(paths: list[Path], out=None) -> RunResult:
+    """Ingest files and inbox folders; prints one verdict line per file and a summary."""
+    out = out or sys.stdout
+    t0 = time.monotonic()
+    roots = [Path(p) for p in paths]
+    missing = [str(p) for p in roots if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    found = [f for f in discover(roots) if not f.skipped]
+    home = medcom_paths().ensure()
+    run_id = "r" + _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+    tmp = home.tmp / run_id
+    tmp.mkdir(parents=True, exist_ok=True)
+    outcomes: list[FileOutcome] = []
+    try:
+        with warehouse.writer(publish_after=True) as con:
+            ensure_schema(con)
+            con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
+            con.execute(f"ATTACH '{tmp / 'run.duckdb'}' AS runctx")
+            run = _Run(con, roots, run_id, tmp, out=out)
+            by_feed: dict[str, list[Path]] = defaultdict(list)
+            unknown = []
+            for f in sorted(found, key=lambda f: str(f.path)):
+                if f.feed is None:
+                    o = run.new_outcome(f.path, None)
+                    o.received_at = _utcnow()
+                    o.sha256, _ = archive_file(f.path)
+                    o.reasons = f.reason or "cannot tell which feed this file belongs to"
+                    unknown.append(o)
+                else:
+                    by_feed[f.feed].append(f.path)
+            for feed in load_contract().load_order():
+                if by_feed.get(feed):
+                    outcomes += run.run_feed(feed, sorted(by_feed[feed], key=str))
+            if unknown:
+                record_outcomes(con, unknown)
+                for o in unknown:
+                    print(verdict_line(o), file=out, flush=True)
+                outcomes += unknown
+            con.execute("DETACH runctx")
+            con.execute("UPDATE audit.runs SET finished_at = ? WHERE run_id = ?", [_utcnow(), run_id])
+            con.execute("CHECKPOINT")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(summary_line(outcomes, time.monotonic() - t0), file=out, flush=True)
+    return RunResult(run_id=run_id, outcomes=outcomes)
