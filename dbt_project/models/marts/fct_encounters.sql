@@ -1,0 +1,25 @@
+-- marts.fct_encounters: one row per loaded (current) encounter with derived attribution columns.
+select
+    encounter_id,
+    patient_id,
+    insured_township_code,
+    insured_county_code,
+    facility_id,
+    facility_county_code,
+    facility_tier,
+    is_registry_facility,
+    is_primary_care,
+    is_in_county,
+    encounter_type,
+    visit_date,
+    discharge_date,
+    month,
+    referral,
+    scheme,
+    total_cost,
+    fund_paid,
+    diagnosis_code,
+    catchment_community_id,
+    member_community_id,
+    _batch_id
+from {{ ref('int_encounters_attributed') }}
