@@ -1,0 +1,26 @@
+-- 投诉举报: one row per current complaint. county_code may be the city code (a city-level
+-- complaint, is_city_level). is_overdue: closed after due_date, or still open and due_date is
+-- before the build date.
+select
+    c.complaint_id,
+    c.county_code,
+    c.county_code = ci.city_code                                as is_city_level,
+    c.facility_id,
+    c.received_date,
+    {{ cd_month_start('c.received_date') }}                     as received_month,
+    c.due_date,
+    {{ cd_month_start('c.due_date') }}                          as due_month,
+    c.closed_date,
+    {{ cd_month_start('c.closed_date') }}                       as closed_month,
+    c.closed_date is not null                                   as is_closed,
+    coalesce(c.closed_date <= c.due_date, false)                as is_closed_on_time,
+    case
+        when c.closed_date is not null then c.closed_date > c.due_date
+        else c.due_date < cast({{ dbt.current_timestamp() }} as date)
+    end                                                         as is_overdue,
+    case when c.closed_date is not null
+         then {{ dbt.datediff('c.received_date', 'c.closed_date', 'day') }} end
+                                                                as days_to_close,
+    c._batch_id
+from {{ ref('stg_complaints') }} c
+cross join {{ ref('int_city') }} ci
