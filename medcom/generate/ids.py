@@ -7,24 +7,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-
-
-def _digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
-    v = np.asarray(values, dtype=np.int64)
-    pows = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((v[:, None] // pows) % 10).astype(np.uint8)
-
-
-def _bytes_to_strings(mat: np.ndarray) -> pa.Array:
-    width = mat.shape[1]
-    flat = np.ascontiguousarray(mat, dtype=np.uint8).view(f"S{width}").ravel()
-    return pa.array(flat, type=pa.binary(width)).cast(pa.binary()).cast(pa.string())
 
 
 def digit_strings(values: np.ndarray, width: int, prefix: str = "") -> pa.Array:
     """Zero-padded decimal strings of `width` digits (leading zeros kept), with a prefix."""
-    arr = _bytes_to_strings(_digit_matrix(values, width) + 48)
+    arr = pc.utf8_lpad(pa.array(np.asarray(values, dtype=np.int64)).cast(pa.string()), width=width, padding="0")
     if prefix:
         arr = pc.binary_join_element_wise(pa.scalar(prefix), arr, "")
     return arr
@@ -34,10 +21,12 @@ def resident_ids(area: np.ndarray, birth_yyyymmdd: np.ndarray, seq: np.ndarray) 
     """18-digit resident ID numbers (GB 11643 layout with a valid check character)."""
     body = (np.asarray(area, np.int64) * 10**11 + np.asarray(birth_yyyymmdd, np.int64) * 1000
             + np.asarray(seq, np.int64))
-    d = _digit_matrix(body, 17)
-    check = _ID_CHECK[(d.astype(np.int64) @ _ID_WEIGHTS) % 11]
-    mat = np.concatenate([d + 48, check[:, None]], axis=1)
-    return _bytes_to_strings(mat)
+    text = digit_strings(body, 17)
+    n = len(text)
+    digits = np.frombuffer(text.buffers()[2], dtype=np.uint8)[: n * 17].reshape(n, 17).astype(np.int32) - 48
+    check = (digits @ _ID_WEIGHTS.astype(np.int32)) % 11
+    check_char = pc.take(pa.array(list("10X98765432")), pa.array(check))
+    return pc.binary_join_element_wise(text, check_char, "")
 
 
 def old_resident_ids(area: np.ndarray, birth_yymmdd: np.ndarray, seq: np.ndarray) -> pa.Array:
