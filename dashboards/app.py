@@ -44,7 +44,7 @@ def header(pathname: str, p: dict, lang: str, scope: Scope):
                  className="lang active" if lang == "en" else "lang"),
     ], className="lang-switch")
     scope_txt = f"{t('scope', lang)}: {scope.county}" if scope.county else ""
-    return html.Div([html.Div([html.Span("🏥", className="logo"), html.Span(t("app_title", lang), className="brand"),
+    return html.Div([html.Div([html.Span("医", className="logo"), html.Span(t("app_title", lang), className="brand"),
                                html.Span(scope_txt, className="scope")], className="brand-wrap"),
                      html.Nav(links, className="nav"), switch], className="topbar")
 
@@ -102,9 +102,8 @@ def export_scorecard(search: str | None, scope: Scope | None = None) -> dict | N
 
 
 def sql_download(kind: str, sql_text: str) -> dict | None:
-    from warehouse.sandbox import QueryRejected
-
     from dashboards.pages.sql import csv_bytes, to_frame, xlsx_bytes
+    from warehouse.sandbox import QueryRejected
 
     try:
         df = to_frame(sql_text)

@@ -424,7 +424,7 @@ class Queries:
 
     def _county_filter(self, df: pd.DataFrame, col: str) -> pd.DataFrame:
         if self.scope.county and not df.empty:
-            df = df[df[col].astype(str) == self.scope.county]
+            df = df[[str(x) == self.scope.county for x in df[col]]]
         return df.reset_index(drop=True)
 
     # -- data quality ---------------------------------------------------------------------
@@ -455,7 +455,7 @@ class Queries:
             return pd.DataFrame()
         df = self.df(f"SELECT * FROM audit.replacements LIMIT {int(limit)}")
         if self.scope.county and "coverage_key" in df:
-            df = df[df.coverage_key.astype(str).str.contains(self.scope.county, regex=False)]
+            df = df[[self.scope.county in str(x) for x in df.coverage_key]]
         return df.reset_index(drop=True)
 
     def _text_scope(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -463,9 +463,9 @@ class Queries:
         if not self.scope.county or df.empty:
             return df.reset_index(drop=True)
         keys = [self.scope.county] + [c.id for c in self.children("county", self.scope.county).get("community", [])]
-        text = df.get("file_name", pd.Series("", index=df.index)).astype(str) + " " + df.get(
-            "coverage", pd.Series("", index=df.index)).astype(str)
-        return df[text.apply(lambda s: any(k in s for k in keys))].reset_index(drop=True)
+        text = df.get("file_name", pd.Series("", index=df.index)).fillna("").astype(str) + " " + df.get(
+            "coverage", pd.Series("", index=df.index)).fillna("").astype(str)
+        return df[[any(k in str(s) for k in keys) for s in text]].reset_index(drop=True)
 
     def batch_years(self) -> list[int]:
         years = {m.year for m in self.months()}
@@ -484,7 +484,7 @@ class Queries:
         counties = [c for c in self.children("city", self.city().id).get("county", [])] if self.city() else []
         if self.scope.county:
             counties = [c for c in counties if c.id == self.scope.county]
-        county_ids = {c.id for c in counties}
+        {c.id for c in counties}
         all_counties = set(o[o.org_level == "county"].org_id)
         comm = o[o.org_level == "community"]
         comm_county = dict(zip(comm.org_id.astype(str), comm.parent_id.astype(str), strict=False))
@@ -496,7 +496,7 @@ class Queries:
         for r in b.itertuples():
             if r.feed not in MONTHLY_FEEDS:
                 continue
-            text = f"{r.coverage or ''} {r.file_name or ''}"
+            text = " ".join(str(x) for x in (r.coverage, r.file_name) if isinstance(x, str))
             cs = {c for c in re.findall(r"(?<!\d)(\d{6})(?!\d)", text) if c in all_counties}
             cs |= {comm_county[k] for k in comm_county if k and k in text}
             months = {(int(y), int(mm)) for y, mm in re.findall(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)", text)}

@@ -187,10 +187,7 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
                     num = float(rng.randint(0, 25)) if unit == "count" else round(rng.uniform(0, 5e4), 2)
                     den = None
                 for lvl in levels:
-                    if lvl == "city":
-                        key_org = CITY[0]
-                    else:
-                        key_org = ups.get(lvl)
+                    key_org = CITY[0] if lvl == "city" else ups.get(lvl)
                     if key_org is None:
                         continue
                     acc = data.setdefault((lvl, key_org, m), [0.0, 0.0 if den is not None else None])
@@ -209,10 +206,7 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
                     if code == "downward_referral_growth":
                         d = n / 1.08 if m.year > 2020 else 0.0
                 target, band = _target_for(targets, code, m.year)
-                if d is None:
-                    value = n
-                else:
-                    value = n / d if d else None
+                value = n if d is None else n / d if d else None
                 rows.append(dict(kpi_code=code, org_level=lvl, org_id=oid, period_type=pt, period=m,
                                  numerator=n, denominator=d, value=value, target=target, direction=direction,
                                  status=_status(value, d, target, band, direction, min_den)))
@@ -381,3 +375,26 @@ if __name__ == "__main__":  # python tests/dashboard_fixture.py HOME
     import sys
 
     print(build_snapshot(Path(sys.argv[1])))
+
+
+# -- pytest fixtures (import them into a test module: `from dashboard_fixture import dash_home`) ------------
+try:
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def dash_snapshot_home(tmp_path_factory) -> Path:
+        """MEDCOM_HOME holding the contract fixture snapshot (built once per session)."""
+        home = tmp_path_factory.mktemp("dashboard") / "home"
+        build_snapshot(home)
+        return home
+
+    @pytest.fixture
+    def dash_home(dash_snapshot_home, monkeypatch) -> Path:
+        """Point MEDCOM_HOME at the dashboard snapshot for one test."""
+        monkeypatch.setenv("MEDCOM_HOME", str(dash_snapshot_home))
+        monkeypatch.delenv("MEDCOM_DASHBOARD_COUNTY", raising=False)
+        return dash_snapshot_home

@@ -190,7 +190,10 @@ def layout(q: Queries, p: dict, lang: str):
     nd_table = html.Table([html.Thead(html.Tr([html.Th(t(c, lang)) for c in (
         "month" if pt != "year" else "year", "numerator", "denominator", "value", "target", "status")])),
         html.Tbody(rows)], className="data-table", id="numden-table")
-    peer_level_orgs = q.peers(code, org.level, month, pt) if month else pd.DataFrame()
+    levels = [lv for lv in q.kpi_levels(code) if lv != "city"] or [org.level]
+    peer_level = p.get("dl") if p.get("dl") in levels else (
+        org.level if org.level in levels else ("community" if "community" in levels else levels[0]))
+    peer_level_orgs = q.peers(code, peer_level, month, pt) if month else pd.DataFrame()
     dist, stats = distribution(peer_level_orgs, org, k, lang) if not peer_level_orgs.empty else (
         html.P(t("no_data_month", lang)), None)
     month_pick = dcc.Dropdown(id={"type": "qp", "name": "month"}, value=month_str(month), clearable=False,
@@ -199,8 +202,13 @@ def layout(q: Queries, p: dict, lang: str):
     body += [
         html.Div(dcc.Graph(figure=fig, id="kpi-trend", config={"displaylogo": False}), className="card"),
         html.Div([
-            html.Div([html.H3(f"{t('distribution', lang)} · {t('lvl_' + org.level, lang)}"),
-                      html.Label([t("month", lang), month_pick], className="control"),
+            html.Div([html.H3(f"{t('distribution', lang)} · {t('lvl_' + peer_level, lang)}"),
+                      html.Div([html.Label([t("month", lang), month_pick], className="control"),
+                                html.Label([t("peer_units", lang), dcc.Dropdown(
+                                    id={"type": "qp", "name": "dl"}, value=peer_level, clearable=False,
+                                    searchable=False, className="month-picker",
+                                    options=[{"label": t("lvl_" + lv, lang), "value": lv} for lv in levels])],
+                                    className="control")], className="controls"),
                       dist, stats], className="card half"),
             definition_card(q, k, lang),
         ], className="two-col"),

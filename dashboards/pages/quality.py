@@ -21,7 +21,7 @@ def completeness_grid(cg, lang):
     body = []
     for feed, g in cg.groupby("feed", sort=False):
         first = True
-        for county, gc in g.groupby("county", sort=False):
+        for _county, gc in g.groupby("county", sort=False):
             tds = []
             if first:
                 tds.append(html.Td(feed_label(feed, lang), rowSpan=g.county.nunique(), className="feed-cell"))
