@@ -45,6 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,6 +53,7 @@ from ingest.errors import FileRejected
 from medcom.contract import Feed, load_contract
 
 CHUNK_ROWS = 100_000
+FAST_CSV = True  # try Arrow's CSV parser first (tests switch it off to exercise the csv-module path)
 HEADER_SCAN_ROWS = 50
 _BLOCK = 1 << 20
 
@@ -241,27 +243,34 @@ class _Sink:
     def flush(self) -> None:
         if not self.rows:
             return
-        n = len(self.rows)
-        columns = list(zip(*self.rows, strict=True)) if self.width else []
+        columns = [pa.array(values, type=pa.string()) for values in zip(*self.rows, strict=True)]
+        shape = pa.array(self.shape, type=pa.string()) if self.any_shape else None
+        self.append(columns, pa.array(self.numbers, type=pa.int64()), shape)
+        self.rows, self.numbers, self.shape = [], [], []
+        self.any_shape = False
+
+    def append(self, columns: list[pa.Array], numbers: pa.Array, shape: pa.Array | None = None) -> None:
+        """Append one chunk: one string array per file column (header order), row numbers, shape errors."""
+        n = len(numbers)
         by_name: dict[str, pa.Array] = {}
         keep = None
-        for i, values in enumerate(columns):
-            arr = pa.array(values, type=pa.string())
-            arr = pc.utf8_trim_whitespace(arr)
+        for i, raw in enumerate(columns):
+            arr = pc.utf8_trim_whitespace(raw)
             arr = pc.if_else(pc.equal(arr, ""), _NULL, arr)
             valid = pc.is_valid(arr)
             keep = valid if keep is None else pc.or_(keep, valid)
             col = self.header.mapping[i]
             if col is not None:
                 by_name[col] = arr
-        shape = pa.array(self.shape, type=pa.string())
-        if self.any_shape:
+        if shape is not None:
             valid = pc.is_valid(shape)
             keep = valid if keep is None else pc.or_(keep, valid)
+        else:
+            shape = pa.nulls(n, pa.string())
         null_col = pa.nulls(n, pa.string())
         table = pa.table(
             {name: by_name.get(name, null_col) for name in self.spec.column_names}
-            | {"_row_number": pa.array(self.numbers, type=pa.int64()), "_shape_error": shape}
+            | {"_row_number": numbers, "_shape_error": shape}
         )
         if keep is not None:
             table = table.filter(keep)
@@ -272,46 +281,40 @@ class _Sink:
             finally:
                 self.con.unregister("_medcom_chunk")
             self.rows_read += table.num_rows
-            if self.any_shape:
-                self.n_shape += table.num_rows - table["_shape_error"].null_count
-        self.rows, self.numbers, self.shape = [], [], []
-        self.any_shape = False
+            self.n_shape += table.num_rows - table["_shape_error"].null_count
         if self.progress is not None:
             self.progress(self.rows_read)
 
 
 # ----------------------------------------------------------------------------- CSV
-def _check_encoding(path: Path, encoding: str) -> str:
-    """'ok', 'truncated' (a multi-byte character cut at the end) or 'bad'."""
+def _check_encoding(path: Path, encoding: str) -> tuple[str, int]:
+    """('ok' | 'truncated' (a multi-byte character cut at the end) | 'bad', number of `"` bytes)."""
     dec = codecs.getincrementaldecoder(encoding)("strict")
+    quotes = 0
     with open(path, "rb") as fh:
         while block := fh.read(_BLOCK):
+            quotes += block.count(b'"')  # 0x22 is never part of a multi-byte UTF-8 / GB18030 character
             try:
                 dec.decode(block)
             except UnicodeDecodeError:
-                return "bad"
+                return "bad", quotes
     try:
         dec.decode(b"", final=True)
     except UnicodeDecodeError:
-        return "truncated"
-    return "ok"
+        return "truncated", quotes
+    return "ok", quotes
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
-        state = _check_encoding(path, "utf-8-sig")
+def _detect_encoding(path: Path, head: bytes) -> tuple[str, int]:
+    """(encoding, number of quote characters in the file)."""
+    candidates = ["utf-8-sig"] if head.startswith(codecs.BOM_UTF8) else ["utf-8", "gb18030"]
+    for encoding in candidates:
+        state, quotes = _check_encoding(path, encoding)
         if state == "ok":
-            return "utf-8-sig"
-        raise FileRejected(TRUNCATED if state == "truncated" else UNDECODABLE)
-    state = _check_encoding(path, "utf-8")
-    if state == "ok":
-        return "utf-8"
-    if state == "truncated":
-        raise FileRejected(TRUNCATED)
-    state = _check_encoding(path, "gb18030")
-    if state == "ok":
-        return "gb18030"
-    raise FileRejected(TRUNCATED if state == "truncated" else UNDECODABLE)
+            return encoding, quotes
+        if state == "truncated":
+            raise FileRejected(TRUNCATED)
+    raise FileRejected(UNDECODABLE)
 
 
 def _delimiter(first_line: str) -> str:
@@ -341,12 +344,13 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[list[str] | None, st
 def _read_csv(path: Path, spec: Feed, con, progress, size: int, tail: bytes) -> ReadResult:
     with open(path, "rb") as fh:
         head = fh.read(65536)
-    encoding = _detect_encoding(path, head)
+    encoding, quotes = _detect_encoding(path, head)
     ends_with_newline = tail.endswith((b"\n", b"\r"))
     with open(path, encoding=encoding, errors="strict", newline="") as text:
         first_line = text.readline()
         text.seek(0)
-        reader = csv.reader(text, delimiter=_delimiter(first_line), strict=True)
+        delimiter = _delimiter(first_line)
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
         records = _records(reader)
         # header: first record (of the first HEADER_SCAN_ROWS non-blank ones) that looks like one
         header_cells: list[str] | None = None
@@ -372,8 +376,11 @@ def _read_csv(path: Path, spec: Feed, con, progress, size: int, tail: bytes) -> 
             raise FileRejected(f"missing required column(s): {', '.join(spec.required_columns)}")  # pragma: no cover
         header = _map_header(header_cells, spec)
         width = len(header_cells)
-        last_mapped = max(i for i, col in enumerate(header.mapping) if col is not None)
         sink = _Sink(con, spec, header, progress)
+        if FAST_CSV and header_row == 1 and quotes % 2 == 0 and _fast_csv(path, encoding, delimiter, width, sink):
+            return _csv_result(sink, header, encoding, header_row)
+        sink = _Sink(con, spec, header, progress)  # start again with the csv module
+        last_mapped = max(i for i, col in enumerate(header.mapping) if col is not None)
         number = 0
         last: list[str] | None = None
         for fields, err in records:
@@ -401,6 +408,10 @@ def _read_csv(path: Path, spec: Feed, con, progress, size: int, tail: bytes) -> 
         if last is not None and not ends_with_newline and len(last) < width:
             raise FileRejected(TRUNCATED)
         sink.flush()
+    return _csv_result(sink, header, encoding, header_row)
+
+
+def _csv_result(sink: _Sink, header: _Header, encoding: str, header_row: int) -> ReadResult:
     if sink.rows_read == 0:
         raise FileRejected(NO_DATA)
     warnings = _extra_warning(header.extra)
@@ -417,6 +428,69 @@ def _read_csv(path: Path, spec: Feed, con, progress, size: int, tail: bytes) -> 
         shape_errors=sink.n_shape,
         warnings=warnings,
     )
+
+
+def _fast_csv(path: Path, encoding: str, delimiter: str, width: int, sink: _Sink) -> bool:
+    """Read a well-formed CSV with Arrow's streaming parser (~10x the csv module).
+
+    Returns False as soon as anything is irregular (a row with another number of fields,
+    a parse error); the caller then reads the file again with the csv module, which
+    handles those rows one by one. The header must be the file's first record: it is the
+    first row Arrow returns and is dropped.
+    """
+    import pyarrow.csv as pcsv
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        reader = pcsv.open_csv(
+            str(path),
+            read_options=pcsv.ReadOptions(
+                column_names=names,
+                encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                block_size=4 << 20,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        number = 0
+        pending: list[pa.RecordBatch] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal number, pending, size
+            if not size:
+                return
+            table = pa.Table.from_batches(pending).combine_chunks()
+            numbers = pa.array(np.arange(number + 1, number + size + 1, dtype=np.int64))
+            sink.append([table.column(i) for i in range(width)], numbers)
+            number += size
+            pending, size = [], 0
+
+        first = True
+        for batch in reader:
+            if first:
+                batch = batch.slice(1)  # the header row
+                first = False
+            if batch.num_rows:
+                pending.append(batch)
+                size += batch.num_rows
+            if size >= 2 * CHUNK_ROWS:
+                flush()
+        flush()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------- XLSX

@@ -26,6 +26,13 @@ def con():
     c.close()
 
 
+@pytest.fixture(params=["arrow", "csv-module"])
+def csv_mode(request, monkeypatch):
+    """Run a CSV test with both readers: Arrow's fast parser and the csv-module fallback."""
+    monkeypatch.setattr(read_mod, "FAST_CSV", request.param == "arrow")
+    return request.param
+
+
 def rows(con, cols="facility_id, month, service_code, units, _row_number, _shape_error"):
     return con.execute(f"SELECT {cols} FROM source ORDER BY _row_number").fetchall()
 
@@ -41,7 +48,7 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
     ("encoding", "expected"),
     [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030")],
 )
-def test_csv_encodings_chinese_header(tmp_path, con, encoding, expected):
+def test_csv_encodings_chinese_header(tmp_path, con, encoding, expected, csv_mode):
     text = f"{HEADER_ZH}\r\n0001,2020-10,预防接种,5\r\n 0002 ,202011,　健康教育　,7\r\n"
     r = read_source(write(tmp_path, "a.csv", text, encoding), FEED, con)
     assert r.format == "csv"
@@ -56,7 +63,7 @@ def test_csv_encodings_chinese_header(tmp_path, con, encoding, expected):
     ]
 
 
-def test_csv_table_layout_all_contract_columns(tmp_path, con):
+def test_csv_table_layout_all_contract_columns(tmp_path, con, csv_mode):
     # encounters: optional columns absent -> NULL columns still present, contract order
     from medcom.contract import load_contract
 
@@ -72,7 +79,7 @@ def test_csv_table_layout_all_contract_columns(tmp_path, con):
     assert con.execute("SELECT referral, discharge_date FROM source").fetchall() == [(None, None)]
 
 
-def test_csv_header_variants_and_extras(tmp_path, con):
+def test_csv_header_variants_and_extras(tmp_path, con, csv_mode):
     # case, spaces, full-width brackets / letters, unit suffix, extra column
     text = " FACILITY_ID ,Month,ｓｅｒｖｉｃｅ＿ｃｏｄｅ,服务量(次),备注\n1,2020-10,immunization,3,hello\n"
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
@@ -81,39 +88,39 @@ def test_csv_header_variants_and_extras(tmp_path, con):
     assert rows(con) == [("1", "2020-10", "immunization", "3", 1, None)]
 
 
-def test_csv_blank_rows_skipped_but_numbered(tmp_path, con):
+def test_csv_blank_rows_skipped_but_numbered(tmp_path, con, csv_mode):
     text = f"{HEADER_EN}\n1,2020-10,a,1\n\n , , , \n,,,\n2,2020-10,a,2\n"
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
     assert r.rows_read == 2
     assert [x[4] for x in rows(con)] == [1, 5]
 
 
-def test_csv_empty_values_are_null_and_codes_keep_zeros(tmp_path, con):
+def test_csv_empty_values_are_null_and_codes_keep_zeros(tmp_path, con, csv_mode):
     text = f'{HEADER_EN}\n"007",2020-10,"",00\n'
     read_source(write(tmp_path, "a.csv", text), FEED, con)
     assert rows(con) == [("007", "2020-10", None, "00", 1, None)]
 
 
-def test_csv_quoted_multiline_and_commas(tmp_path, con):
+def test_csv_quoted_multiline_and_commas(tmp_path, con, csv_mode):
     text = f'{HEADER_EN}\n"1,2","2020-10","a\nb",1\n3,2020-10,c,2\n'
     read_source(write(tmp_path, "a.csv", text), FEED, con)
     assert rows(con) == [("1,2", "2020-10", "a\nb", "1", 1, None), ("3", "2020-10", "c", "2", 2, None)]
 
 
-def test_csv_tab_delimited(tmp_path, con):
+def test_csv_tab_delimited(tmp_path, con, csv_mode):
     text = HEADER_ZH.replace(",", "\t") + "\n1\t2020-10\ta\t1\n"
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
     assert r.rows_read == 1
 
 
-def test_csv_title_rows_skipped(tmp_path, con):
+def test_csv_title_rows_skipped(tmp_path, con, csv_mode):
     text = f"2020年10月报表,,,\n\n{HEADER_ZH}\n1,2020-10,a,1\n"
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
     assert r.header_row == 3
     assert rows(con)[0][4] == 1
 
 
-def test_csv_wrong_field_counts_are_kept_with_shape_error(tmp_path, con):
+def test_csv_wrong_field_counts_are_kept_with_shape_error(tmp_path, con, csv_mode):
     text = f"{HEADER_EN},note\n1,2020-10,a,1,x\n2,2020-10,a\n3,2020-10,a,3\n4,2020-10,a,4,x,extra\n5,2020-10,a,5,x,,\n"
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
     got = rows(con)
@@ -126,23 +133,50 @@ def test_csv_wrong_field_counts_are_kept_with_shape_error(tmp_path, con):
     assert got[4][5] is None  # trailing empty fields are harmless
 
 
-def test_csv_broken_quote_in_the_middle(tmp_path, con):
+def test_csv_broken_quote_in_the_middle(tmp_path, con, monkeypatch):
     text = f'{HEADER_EN}\n1,"2020-10"x,a,1\n2,2020-10,a,2\n'
+    monkeypatch.setattr(read_mod, "FAST_CSV", False)
     r = read_source(write(tmp_path, "a.csv", text), FEED, con)
     got = rows(con)
     assert r.rows_read == 2
     assert got[0][4] == 1 and got[0][5].startswith("row is not valid CSV")
     assert got[1] == ("2", "2020-10", "a", "2", 2, None)
+    # Arrow's parser is lenient here: the value becomes 2020-10x (and fails as a month later)
+    monkeypatch.setattr(read_mod, "FAST_CSV", True)
+    read_source(write(tmp_path, "a.csv", text), FEED, con)
+    assert rows(con)[0] == ("1", "2020-10x", "a", "1", 1, None)
 
 
 def test_progress_callback(tmp_path, con, monkeypatch):
     monkeypatch.setattr(read_mod, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(read_mod, "FAST_CSV", False)
     text = HEADER_EN + "\n" + "".join(f"{i},2020-10,a,{i}\n" for i in range(35))
     seen = []
     r = read_source(write(tmp_path, "a.csv", text), FEED, con, progress=seen.append)
     assert r.rows_read == 35
     assert seen == [10, 20, 30, 35]
     assert con.execute("SELECT count(*), min(_row_number), max(_row_number) FROM source").fetchall() == [(35, 1, 35)]
+    monkeypatch.setattr(read_mod, "FAST_CSV", True)
+    seen.clear()
+    read_source(write(tmp_path, "a.csv", text), FEED, con, progress=seen.append)
+    assert seen and seen[-1] == 35
+
+
+def test_fast_and_slow_csv_readers_agree(tmp_path, con, monkeypatch):
+    lines = [HEADER_ZH + ",备注"]
+    for i in range(3000):
+        lines.append(f'{i:05d}, 2020-{1 + i % 12:02d} ,"预防,接种",{i},"note ""{i}""\nline 2"')
+        if i % 500 == 0:
+            lines.append(",,,,")
+    p = write(tmp_path, "big.csv", "\r\n".join(lines) + "\r\n", "gb18030")
+    out = {}
+    for fast in (True, False):
+        monkeypatch.setattr(read_mod, "FAST_CSV", fast)
+        r = read_source(p, FEED, con)
+        out[fast] = (r.rows_read, r.encoding, rows(con))
+    assert out[True] == out[False]
+    assert out[True][0] == 3000
+    assert out[True][2][1] == ("00001", "2020-02", "预防,接种", "1", 3, None)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +202,7 @@ def test_progress_callback(tmp_path, con, monkeypatch):
         ),
     ],
 )
-def test_csv_rejections(tmp_path, con, content, reason):
+def test_csv_rejections(tmp_path, con, content, reason, csv_mode):
     p = tmp_path / "a.csv"
     p.write_bytes(content)
     with pytest.raises(FileRejected) as exc:
@@ -176,7 +210,7 @@ def test_csv_rejections(tmp_path, con, content, reason):
     assert exc.value.reason.startswith(reason)
 
 
-def test_truncated_last_line_with_full_fields_is_fine(tmp_path, con):
+def test_truncated_last_line_with_full_fields_is_fine(tmp_path, con, csv_mode):
     r = read_source(write(tmp_path, "a.csv", f"{HEADER_EN}\n1,2020-10,a,1"), FEED, con)
     assert r.rows_read == 1
 
