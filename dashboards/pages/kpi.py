@@ -56,7 +56,7 @@ def trend_figure(tr: pd.DataFrame, k: dict, lang: str, title: str) -> go.Figure:
     scale = 100.0 if unit == "fraction" else 1.0
     x = pd.to_datetime(tr.period)
     fig.add_trace(go.Scatter(
-        x=x, y=tr.value.astype(float) * scale, mode="lines+markers", name=t("value", lang),
+        x=list(x), y=(tr.value.astype(float) * scale).tolist(), mode="lines+markers", name=t("value", lang),
         line={"color": "#1f5fa8", "width": 2.5},
         marker={"size": 8, "color": [STATUS_LINE.get(s, "#7f8c8d") for s in tr.status]},
         customdata=np.stack([tr.numerator.astype(float), tr.denominator.astype(float)], axis=-1),
@@ -66,7 +66,7 @@ def trend_figure(tr: pd.DataFrame, k: dict, lang: str, title: str) -> go.Figure:
     if tr.target.notna().any():
         # one horizontal segment per month: the target in force for that month's year (step between years)
         fig.add_trace(go.Scatter(
-            x=x, y=tr.target.astype(float) * scale, mode="lines", name=t("target_line", lang),
+            x=list(x), y=(tr.target.astype(float) * scale).tolist(), mode="lines", name=t("target_line", lang),
             line={"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}, connectgaps=False,
             hovertemplate=f"{t('target', lang)} %{{y:.1f}}" + ("%" if unit == "fraction" else "") + "<extra></extra>"))
         for year, g in tr.assign(_x=x).groupby(x.dt.year):

@@ -1,0 +1,111 @@
+"""Browser-test fixtures: the real `medcom serve` in a subprocess and headless Chromium via selenium.
+
+Skipped (with the reason) when chromium / chromedriver are not installed (`make browser`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists()
+                                                else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_home(tmp_path_factory) -> Path:
+    """MEDCOM_HOME the server reads. Uses the contract fixture snapshot (see tests/dashboard_fixture.py)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from dashboard_fixture import build_snapshot
+
+    home = tmp_path_factory.mktemp("browser") / "home"
+    build_snapshot(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def server(browser_home):
+    """Start `medcom serve --port <free>`; yields the base URL; stops it afterwards."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed (run `make browser`)")
+    port = _free_port()
+    env = dict(os.environ, MEDCOM_HOME=str(browser_home))
+    env.pop("MEDCOM_DASHBOARD_COUNTY", None)
+    medcom = str(Path(sys.executable).parent / "medcom")
+    log = open(browser_home.parent / "serve.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen([medcom, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail("medcom serve did not start:\n" + (browser_home.parent / "serve.log").read_text())
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="session")
+def driver(server, downloads):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="medcom-chromium-")
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1440,1000", "--lang=zh-CN"):
+        opts.add_argument(a)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    d.set_page_load_timeout(60)
+    d.set_script_timeout(30)
+    d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    yield d
+    d.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS

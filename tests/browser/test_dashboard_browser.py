@@ -1,0 +1,160 @@
+"""The dashboard in a real headless Chromium against `medcom serve` (marked `browser`)."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30  # seconds for any one thing to appear
+
+
+def _wait(driver, css, timeout=WAIT):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _wait_for(fn, timeout=WAIT, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _click(driver, css):
+    el = _wait(driver, css)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+    driver.execute_script("arguments[0].click();", el)
+
+
+def _q(driver) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(driver.current_url).query).items()}
+
+
+def _settle(driver):
+    """Wait until Dash has no pending callbacks (loading states gone)."""
+    _wait_for(lambda: driver.execute_script(
+        "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"), what="dash idle")
+    time.sleep(0.4)
+
+
+def _severe(driver) -> list:
+    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
+    driver.get(server + "/?month=2021-06")
+    _wait(driver, "#scorecard-0")
+    _settle(driver)
+    heads = [e.text for e in driver.find_elements("css selector", "#scorecard-0 thead th")]
+    assert "许昌市" in heads[1]  # city column first
+    driver.save_screenshot(str(shots / "scorecard.png"))
+    # city → county
+    _click(driver, "#drill-county-411025")
+    _wait_for(lambda: _q(driver).get("org") == "411025", what="county URL")
+    _wait(driver, "#drill-community-C411025A")
+    _settle(driver)
+    # county → community
+    _click(driver, "#drill-community-C411025A")
+    _wait_for(lambda: _q(driver).get("org") == "C411025A", what="community URL")
+    _wait(driver, "#drill-facility-F4110251001")
+    _settle(driver)
+    driver.save_screenshot(str(shots / "scorecard-community.png"))
+    # community → facility
+    _click(driver, "#drill-facility-F4110251001")
+    _wait_for(lambda: _q(driver).get("org") == "F4110251001", what="facility URL")
+    crumb = _wait(driver, "#crumb-facility-F4110251001")
+    assert crumb.text == "城关镇东村卫生室"
+    assert _q(driver)["level"] == "facility" and _q(driver)["month"] == "2021-06"
+    _settle(driver)
+    # back up by breadcrumb to the county
+    _click(driver, "#crumb-county-411025")
+    _wait_for(lambda: _q(driver).get("org") == "411025", what="county via breadcrumb")
+    _wait(driver, "#drill-community-C411025A")
+    # the URL is shareable: reload keeps the view
+    driver.get(driver.current_url)
+    _wait(driver, "#drill-community-C411025A")
+    _settle(driver)
+    assert not _severe(driver)
+
+
+def test_kpi_detail_shows_target_step(server, driver, shots):
+    driver.get(server + "/kpi?code=village_phs_task_share&level=city&org=411000")
+    _wait(driver, "#kpi-trend .js-plotly-plot")
+    _settle(driver)
+    ys = _wait_for(lambda: driver.execute_script(
+        "const g = document.querySelector('#kpi-trend .js-plotly-plot');"
+        "if (!g || !g.data) return null;"
+        "const tr = g.data.find(t => t.line && t.line.shape === 'hv');"
+        "return tr ? Array.from(tr.y) : null;"), what="target trace")
+    assert {round(float(y), 6) for y in ys} == {45.0, 50.0}
+    assert "许政办〔2020〕19号" in _wait(driver, "#definition-card").text
+    _wait(driver, "#kpi-distribution .js-plotly-plot")
+    driver.save_screenshot(str(shots / "kpi-detail.png"))
+    assert not _severe(driver)
+
+
+def test_language_switch(server, driver, shots):
+    driver.get(server + "/?month=2021-06")
+    _wait(driver, "#scorecard-0")
+    assert _wait(driver, "#nav-scorecard").text == "绩效看板"
+    _click(driver, "#lang-en")
+    _wait_for(lambda: _q(driver).get("lang") == "en", what="lang=en in URL")
+    _wait_for(lambda: driver.find_element("css selector", "#nav-scorecard").text == "Scorecard", what="English nav")
+    _wait_for(lambda: "In-county visit rate" in driver.find_element("css selector", "#scorecard-0").text,
+              what="English KPI names")
+    _settle(driver)
+    driver.save_screenshot(str(shots / "scorecard-en.png"))
+    _click(driver, "#lang-zh")
+    _wait_for(lambda: driver.find_element("css selector", "#nav-scorecard").text == "绩效看板", what="Chinese nav")
+    assert not _severe(driver)
+
+
+def test_sql_query_and_csv_download(server, driver, downloads, shots):
+    driver.get(server + "/sql")
+    box = _wait(driver, "#sql-text")
+    _settle(driver)
+    from selenium.webdriver.common.keys import Keys
+
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    box.send_keys("SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county' ORDER BY org_id")
+    _click(driver, "#sql-run")
+    _wait_for(lambda: "襄城县" in driver.find_element("css selector", "#sql-results").text, what="query results")
+    assert "3" in driver.find_element("css selector", "#sql-status").text
+    driver.save_screenshot(str(shots / "sql.png"))
+    _click(driver, "#sql-csv")
+    f = _wait_for(lambda: [p for p in downloads.glob("*.csv")], what="CSV download")[0]
+    _wait_for(lambda: f.stat().st_size > 0, what="CSV written")
+    text = f.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "org_id,name" and "襄城县" in text
+    assert not _severe(driver)
+
+
+@pytest.mark.parametrize("page,css,name", [
+    ("/fund?year=2021", "#fund-chart .js-plotly-plot", "fund"),
+    ("/supervision?month=2021-12", "#scorecard-0", "supervision"),
+    ("/quality?year=2021", "#completeness-grid", "quality"),
+])
+def test_other_pages_render_without_console_errors(server, driver, shots, page, css, name):
+    driver.get(server + page)
+    _wait(driver, css)
+    _settle(driver)
+    driver.save_screenshot(str(shots / f"{name}.png"))
+    assert not _severe(driver)
+
+
+def test_print_report(server, driver, shots):
+    driver.get(server + "/report?month=2021-06&pt=ytd")
+    body = _wait(driver, "body").text
+    assert "许昌市" in body and "长葛市" in body
+    driver.save_screenshot(str(shots / "report.png"))
