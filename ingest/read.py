@@ -38,6 +38,7 @@ import codecs
 import csv
 import datetime as dt
 import math
+import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -548,6 +549,19 @@ def _excel_epoch(wb) -> dt.datetime:
     return dt.datetime(1899, 12, 31)
 
 
+def _starts_like_real_zip(path: Path) -> bool:
+    """True when the file starts with a plausible ZIP local file header (so it was cut, not garbage)."""
+    with open(path, "rb") as fh:
+        head = fh.read(30 + 256)
+    if len(head) < 30:
+        return False
+    _sig, version, _flags, method, *_rest, name_len, _extra_len = struct.unpack("<4sHHHHHIIIHH", head[:30])
+    name = head[30 : 30 + name_len]
+    if method not in (0, 8) or version > 63 or not 0 < name_len <= 255 or len(name) < name_len:
+        return False
+    return all(32 <= b < 127 for b in name)
+
+
 def _open_workbook(path: Path):
     import openpyxl
 
@@ -555,7 +569,9 @@ def _open_workbook(path: Path):
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
     except zipfile.BadZipFile as exc:
-        raise FileRejected(TRUNCATED) from exc
+        if _starts_like_real_zip(path):
+            raise FileRejected(TRUNCATED) from exc  # a genuine ZIP stream whose end is missing
+        raise FileRejected(f"{UNREADABLE}: damaged file (ZIP signature but not an Excel workbook)") from exc
     except OSError as exc:
         raise FileRejected(f"{UNREADABLE}: {exc}") from exc
     if "xl/workbook.xml" not in names:

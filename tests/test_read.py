@@ -291,6 +291,10 @@ def test_xlsx_rejections(tmp_path, con):
     missing = _xlsx(tmp_path / "m.xlsx", [["机构编码", "月份"], [1, 2]])
     with pytest.raises(FileRejected, match=r"missing required column\(s\): service_code, units"):
         read_source(missing, FEED, con)
+    garbage = tmp_path / "garbage.xlsx"
+    garbage.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 16)
+    with pytest.raises(FileRejected, match="not a readable table"):
+        read_source(garbage, FEED, con)
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"\x00\x01 not really a workbook")
     with pytest.raises(FileRejected, match="not a readable table"):
