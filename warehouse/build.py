@@ -33,6 +33,18 @@ class BuildResult:
     snapshot: str | None = None
 
 
+def profiles_dir() -> str:
+    """dbt writes `.user.yml` beside profiles.yml: keep both under MEDCOM_HOME, not the package."""
+    import shutil
+
+    from dbt_project import PROJECT_DIR
+
+    folder = paths().home / "dbt"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_DIR / "profiles.yml", folder / "profiles.yml")
+    return str(folder)
+
+
 def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str]:
     from dbt_project import PROJECT_DIR
 
@@ -42,7 +54,7 @@ def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        profiles_dir(),
         "--target-path",
         str(p.dbt_target),
         "--log-path",
