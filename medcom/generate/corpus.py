@@ -15,11 +15,13 @@ manifest.json = {"base": {start, months, scale, seed}, "corpus_month", "corpus_y
   file's verdict reasons (rejected) or in the quarantined rows' reasons; null when accepted
 - quarantined_rows: rows expected in quarantine (0 for accepted, null for rejected)
 - rows: data rows in the file (non-blank), when meaningful
+- row_reason_contains (rejected registry files only): a phrase of the first row reasons
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -45,11 +47,14 @@ class Corpus:
         self.entries: list[dict] = []
 
     def add(self, rel: str, feed: str | None, case: str, verdict: str, reason: str | None,
-            quarantined: int | None = None, rows: int | None = None, note: str = "") -> Path:
+            quarantined: int | None = None, rows: int | None = None, note: str = "",
+            row_reason: str | None = None) -> Path:
         if verdict == "accepted":
             quarantined = 0
         self.entries.append({"file": rel, "feed": feed, "case": case, "expected_verdict": verdict,
                              "reason_contains": reason, "quarantined_rows": quarantined, "rows": rows, "note": note})
+        if row_reason:
+            self.entries[-1]["row_reason_contains"] = row_reason
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -69,6 +74,16 @@ def _set(table: pa.Table, col: str, rows: list[int], value) -> pa.Table:
     for r in rows:
         vals[r] = value
     return table.set_column(table.column_names.index(col), col, pa.array(vals, table.schema.field(col).type))
+
+
+def _zip_not_workbook() -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("readme.txt", date_time=(2020, 1, 1, 0, 0, 0))
+        z.writestr(info, "this archive is not a workbook\n")
+    return buf.getvalue()
 
 
 def _csv_text(table: pa.Table, feed: str, style: Style = Style()) -> str:
@@ -137,8 +152,9 @@ def write_corpus(out: Path, *, start: str, months: int, scale: float, seed: int,
     blob = bytes(rng.integers(0, 256, 4096, dtype="uint8"))
     c.write_bytes(f"{E}_{cm}_{COUNTY}_export.csv", E, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + blob,
                   case="binary_renamed_csv", verdict="rejected", reason="not a readable table")
-    c.write_bytes(f"{E}_{cm}_{COUNTY}_broken.xlsx", E, b"PK\x03\x04" + blob, case="corrupt_xlsx",
-                  verdict="rejected", reason="not a readable table", note="zip signature, not a workbook")
+    c.write_bytes(f"{E}_{cm}_{COUNTY}_broken.xlsx", E, _zip_not_workbook(), case="corrupt_xlsx",
+                  verdict="rejected", reason="not a readable table",
+                  note="a complete ZIP archive (readme.txt only), not a workbook")
     t = enc(10, "MIS").drop_columns(["fund_paid"])
     c.write_table(f"{E}/{E}_{cm}_{COUNTY}_missing_fund.csv", E, t, en, case="missing_required_column",
                   verdict="rejected", reason="missing required column(s): fund_paid")
@@ -180,12 +196,15 @@ def write_corpus(out: Path, *, start: str, months: int, scale: float, seed: int,
     mem = pd.concat([mem, pd.DataFrame([row2])], ignore_index=True)
     c.write_table("memberships/memberships_overlap.csv", "memberships", to_arrow(mem, "memberships"), en,
                   case="overlapping_memberships", verdict="rejected", reason="registry file has invalid rows",
+                  row_reason="overlapping validity with another row for the same facility",
                   note=f"facility {row['facility_id']} has two open rows that share days (overlapping validity)")
     cat = city.catchments.copy()
-    cat = pd.concat([cat, pd.DataFrame([{"township_code": f"{COUNTY}999", "community_id": cat.community_id.iloc[0],
+    own = city.communities[city.communities.county_code == COUNTY].community_id.iloc[0]
+    cat = pd.concat([cat, pd.DataFrame([{"township_code": f"{COUNTY}999", "community_id": own,
                                          "valid_from": dt.date(2021, 1, 1), "valid_to": None}])], ignore_index=True)
     c.write_table("catchments/catchments_unknown_township.csv", "catchments", to_arrow(cat, "catchments"), en,
                   case="unknown_township_registry", verdict="rejected", reason="registry file has invalid rows",
+                  row_reason="is not a township of the city",
                   note=f"township {COUNTY}999 is not a township of the city")
 
     # -- activity feeds: a few invalid rows go to quarantine -----------------------------------
