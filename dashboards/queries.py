@@ -335,22 +335,56 @@ class Queries:
 
     # -- insurance fund -------------------------------------------------------------------
     def fund(self, year: int) -> dict[str, pd.DataFrame]:
-        """Per community and month of the year: spend, pro-rated budget, prepayments (cumulative),
-        annual budget and projected year-end balance; plus county and city roll-ups.
+        """Per community and month of the year: spend, pro-rated budget, prepayments (monthly and
+        cumulative), annual budget, execution rate and projected year-end balance (结余 > 0, 超支 < 0);
+        `summary` = the latest month per community plus county and city roll-ups (sums).
 
-        Spend and pro-rated budget are the numerator and denominator of `fund_budget_execution`
-        (ytd); the projection extrapolates the year-to-date execution rate linearly to December.
+        Read from `marts.fct_fund_monthly`; without it, derived from `fund_budget_execution`
+        (numerator = spend, denominator = pro-rated budget) and `marts.fct_fund_prepayments`,
+        with the same projection: budget − spend_ytd × 12 / months elapsed.
         """
+        empty = {"monthly": pd.DataFrame(), "summary": pd.DataFrame()}
+        df = self._fund_monthly(year) if self.has("marts", "fct_fund_monthly") else self._fund_from_kpis(year)
+        if df.empty:
+            return empty
+        df["org_id"] = df.org_id.astype(str)
+        df = df[[self.in_scope("community", x) for x in df.org_id]].copy()
+        if df.empty:
+            return empty
+        df["period"] = pd.to_datetime(df.period)
+        for c in ("spend", "budget_month", "spend_ytd", "budget_ytd", "prepaid", "prepaid_ytd", "annual_budget",
+                  "execution", "projected_balance"):
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        df["county"] = [self.county_of("community", x) for x in df.org_id]
+        df["name"] = [self.name("community", x) for x in df.org_id]
+        df = df.sort_values(["org_id", "period"]).reset_index(drop=True)
+        last = df.groupby("org_id").tail(1)
+        summary = last[["county", "org_id", "name", "period", "annual_budget", "spend_ytd", "budget_ytd",
+                        "prepaid_ytd", "execution", "projected_balance"]].copy()
+        summary["level"] = "community"
+        rolls = [_rollup(g, "county", county, self.name("county", county)) for county, g in summary.groupby("county")]
+        if not self.scope.county:
+            c = self.city()
+            rolls.append(_rollup(summary, "city", c.id if c else "", c.name if c else ""))
+        summary = pd.concat([summary, pd.DataFrame(rolls)], ignore_index=True)
+        summary["_o"] = summary.level.map({"community": 0, "county": 1, "city": 2})
+        summary = summary.sort_values(["_o", "county", "org_id"]).drop(columns="_o").reset_index(drop=True)
+        return {"monthly": df, "summary": summary}
+
+    def _fund_monthly(self, year: int) -> pd.DataFrame:
+        return self.df(
+            "SELECT community_id AS org_id, month AS period, spend, budget_month, spend_ytd, budget_ytd, "
+            "prepayment AS prepaid, prepayment_ytd AS prepaid_ytd, budget AS annual_budget, "
+            "execution_rate_ytd AS execution, projected_balance FROM marts.fct_fund_monthly "
+            "WHERE year(month) = ? ORDER BY community_id, month", [year])
+
+    def _fund_from_kpis(self, year: int) -> pd.DataFrame:
         kv = self.df(
-            "SELECT org_level, org_id, period_type, period, numerator, denominator FROM marts.kpi_values "
+            "SELECT org_id, period_type, period, numerator, denominator FROM marts.kpi_values "
             "WHERE kpi_code = 'fund_budget_execution' AND year(period) = ? AND period_type IN ('month', 'ytd') "
             "AND org_level = 'community'", [year])
-        empty = {"monthly": pd.DataFrame(), "summary": pd.DataFrame()}
         if kv.empty:
-            return empty
-        kv = kv[[self.in_scope("community", x) for x in kv.org_id]]
-        if kv.empty:
-            return empty
+            return kv
         kv["period"] = pd.to_datetime(kv.period)
         m = kv[kv.period_type == "month"][["org_id", "period", "numerator", "denominator"]].rename(
             columns={"numerator": "spend", "denominator": "budget_month"})
@@ -364,33 +398,16 @@ class Queries:
             pp["org_id"] = pp.org_id.astype(str)
             df = df.merge(pp, on=["org_id", "period"], how="left")
         else:
-            df["prepaid"] = float("nan")
+            df["prepaid"] = 0.0
         df = df.sort_values(["org_id", "period"])
-        df["prepaid"] = df.prepaid.astype(float).fillna(0.0)
+        df["prepaid"] = pd.to_numeric(df.prepaid, errors="coerce").astype(float).fillna(0.0)
         df["prepaid_ytd"] = df.groupby("org_id").prepaid.cumsum()
-        df["annual_budget"] = df.budget_month.astype(float) * 12
-        df["county"] = [self.county_of("community", x) for x in df.org_id]
-        df["name"] = [self.name("community", x) for x in df.org_id]
-        last = df.sort_values("period").groupby("org_id").tail(1).copy()
-        remaining = 12 - last.period.dt.month
-        last["budget_effective"] = last.budget_ytd.astype(float) + remaining * last.budget_month.astype(float)
-        exe = last.spend_ytd.astype(float) / last.budget_ytd.astype(float).where(last.budget_ytd > 0)
-        last["execution"] = exe
-        last["projected_spend"] = exe * last.budget_effective
-        last["projected_balance"] = last.budget_effective - last.projected_spend
-        summary = last[["county", "org_id", "name", "period", "annual_budget", "spend_ytd", "budget_ytd",
-                        "prepaid_ytd", "execution", "projected_balance"]].copy()
-        summary["level"] = "community"
-        rolls = []
-        for county, g in summary.groupby("county"):
-            rolls.append(_rollup(g, "county", county, self.name("county", county)))
-        if not self.scope.county:
-            c = self.city()
-            rolls.append(_rollup(summary, "city", c.id if c else "", c.name if c else ""))
-        summary = pd.concat([summary, pd.DataFrame(rolls)], ignore_index=True)
-        summary["_o"] = summary.level.map({"community": 0, "county": 1, "city": 2})
-        summary = summary.sort_values(["_o", "county", "org_id"]).drop(columns="_o").reset_index(drop=True)
-        return {"monthly": df.reset_index(drop=True), "summary": summary}
+        bm = df.budget_month.astype(float)
+        df["annual_budget"] = bm * 12
+        df["execution"] = df.spend_ytd.astype(float) / df.budget_ytd.astype(float).where(df.budget_ytd > 0)
+        months_elapsed = df.budget_ytd.astype(float) / bm.where(bm > 0)
+        df["projected_balance"] = df.annual_budget - df.spend_ytd.astype(float) * 12 / months_elapsed
+        return df
 
     def fund_years(self) -> list[int]:
         rows = self.con.execute("SELECT DISTINCT year(period) FROM marts.kpi_values WHERE kpi_code = "
@@ -474,8 +491,8 @@ class Queries:
     def completeness(self, year: int, late_day: int = DEFAULT_LATE_DAY, today: date | None = None) -> pd.DataFrame:
         """feed × county × month of the year: received / late / rejected / missing / not_due.
 
-        A batch's county and month come from its coverage text and file name (a county code or
-        a community id, and YYYY-MM / YYYYMM); a community maps to its county. Received = an
+        A batch's county × month pairs come from its coverage keys (`<county|community>:<YYYY-MM>`;
+        a community counts for its county), or for rejected files from the file name. Received = an
         accepted batch covers it; late = the first accepted one arrived after `late_day` of the
         following month; rejected = only rejected batches cover it; missing = nothing.
         Months after the latest month with data (or not yet ended) are `not_due`.
@@ -484,7 +501,7 @@ class Queries:
         counties = [c for c in self.children("city", self.city().id).get("county", [])] if self.city() else []
         if self.scope.county:
             counties = [c for c in counties if c.id == self.scope.county]
-        {c.id for c in counties}
+        county_ids = {c.id for c in counties}
         all_counties = set(o[o.org_level == "county"].org_id)
         comm = o[o.org_level == "community"]
         comm_county = dict(zip(comm.org_id.astype(str), comm.parent_id.astype(str), strict=False))
@@ -496,14 +513,8 @@ class Queries:
         for r in b.itertuples():
             if r.feed not in MONTHLY_FEEDS:
                 continue
-            text = " ".join(str(x) for x in (r.coverage, r.file_name) if isinstance(x, str))
-            cs = {c for c in re.findall(r"(?<!\d)(\d{6})(?!\d)", text) if c in all_counties}
-            cs |= {comm_county[k] for k in comm_county if k and k in text}
-            months = {(int(y), int(mm)) for y, mm in re.findall(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)", text)}
-            for c in cs:
-                for y, mm in months:
-                    if y != year:
-                        continue
+            for c, (y, mm) in _coverage_pairs(r.coverage, r.file_name, all_counties, comm_county):
+                if y == year and (not county_ids or c in county_ids):
                     key = (r.feed, c, mm)
                     if r.verdict in ACCEPTED or r.verdict == "duplicate":
                         ts = pd.Timestamp(r.received_at).to_pydatetime()
@@ -576,7 +587,38 @@ def dbt_descriptions() -> dict[tuple, str]:
     return out
 
 
+_PAIR = re.compile(r"([0-9A-Za-z_\-]+):(\d{4})-(\d{2})")
+_MONTH = re.compile(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)")
+_CODE6 = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def _coverage_pairs(coverage, file_name, counties: set[str], comm_county: dict[str, str]) -> set[tuple]:
+    """{(county, (year, month))} a batch covers.
+
+    From the coverage keys (`<county or community>:<YYYY-MM>`, comma-separated) when present;
+    otherwise (rejected files load nothing) from the file name: its county or community and
+    month, or every county of the city when the name has a month but no county (city-wide file).
+    """
+    out: set[tuple] = set()
+    if isinstance(coverage, str) and coverage:
+        for key, y, m in _PAIR.findall(coverage):
+            county = key if key in counties else comm_county.get(key)
+            if county:
+                out.add((county, (int(y), int(m))))
+        if out:
+            return out
+    if isinstance(file_name, str) and file_name:
+        months = {(int(y), int(m)) for y, m in _MONTH.findall(file_name)}
+        cs = {c for c in _CODE6.findall(file_name) if c in counties}
+        cs |= {comm_county[k] for k in comm_county if k and k in file_name}
+        for c in cs or counties:
+            for ym in months:
+                out.add((c, ym))
+    return out
+
+
 def _rollup(g: pd.DataFrame, level: str, org_id: str, name: str) -> dict:
+    g = g[g.annual_budget.notna()]  # only communities with a budget for the year
     spend, bud = g.spend_ytd.astype(float).sum(), g.budget_ytd.astype(float).sum()
     return dict(level=level, county=org_id if level == "county" else "", org_id=org_id, name=name,
                 period=g.period.max(), annual_budget=g.annual_budget.astype(float).sum(), spend_ytd=spend,

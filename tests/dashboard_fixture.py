@@ -247,7 +247,7 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
                                     sha256=f"{n:064x}", received_at=received, verdict=verdict,
                                     rows_read=rows_read, rows_loaded=0 if verdict == "rejected" else rows_read - q,
                                     rows_quarantined=q, reasons=reasons,
-                                    coverage=None if verdict == "rejected" else f"{key} {m:%Y-%m}"))
+                                    coverage=None if verdict == "rejected" else f"{key}:{m:%Y-%m}"))
                 dq.append(dict(batch_id=bid, expectation=f"{feed}.row_count", success=True,
                                observed_value=str(rows_read), unexpected_count=0))
                 if q:
@@ -262,7 +262,7 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
                             row_json=json.dumps({"facility_id": "X999", "patient_id": "9f3a" + "0" * 60,
                                                  "total_cost": "=1+1"}, ensure_ascii=False)))
     replacements.append(dict(old_batch_id="b00001", new_batch_id="b00002", feed="encounters",
-                             coverage_key="411025|2020-01", rows_replaced=120))
+                             coverage_key="411025:2020-01", rows_replaced=120))
     return {
         "ingest_batches": pd.DataFrame(batches),
         "dq_results": pd.DataFrame(dq),
@@ -323,6 +323,32 @@ def _facts(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
             "fct_encounters": pd.DataFrame(enc)}
 
 
+def _fund_monthly(kv: pd.DataFrame, prepay: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
+    """marts.fct_fund_monthly as the dbt model defines it, from the fixture's fund_budget_execution rows."""
+    f = kv[(kv.kpi_code == "fund_budget_execution") & (kv.org_level == "community")]
+    m = f[f.period_type == "month"].set_index(["org_id", "period"])
+    y = f[f.period_type == "ytd"].set_index(["org_id", "period"])
+    pp = prepay.set_index(["community_id", "month"]).amount
+    names = orgs.set_index("org_id").name
+    parents = orgs.set_index("org_id").parent_id
+    rows = []
+    for (cid, month), r in m.iterrows():
+        ytd = y.loc[(cid, month)]
+        budget = r.denominator * 12
+        elapsed = round(ytd.denominator / r.denominator)
+        prepaid = float(pp.get((cid, month), 0.0))
+        prepaid_ytd = float(sum(v for (c, mm), v in pp.items() if c == cid and mm.year == month.year and mm <= month))
+        projected = ytd.numerator * 12 / elapsed
+        rows.append(dict(community_id=cid, community_name=names[cid], county_code=parents[cid], month=month,
+                         year=month.year, budget=budget, months_elapsed=elapsed, spend=r.numerator,
+                         spend_ytd=ytd.numerator, budget_month=r.denominator, budget_ytd=ytd.denominator,
+                         prepayment=prepaid, prepayment_ytd=prepaid_ytd,
+                         execution_rate_ytd=ytd.numerator / ytd.denominator, projected_spend_year=projected,
+                         projected_balance=budget - projected,
+                         projected_status="surplus" if budget - projected >= 0 else "overspend"))
+    return pd.DataFrame(rows)
+
+
 def build_snapshot(home: Path, seed: int = 3) -> Path:
     """Write a contract snapshot under home/published and point CURRENT at it."""
     rng = random.Random(seed)
@@ -341,6 +367,7 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
         tables = {"marts.dim_org": orgs, "marts.kpi_values": kv, "marts.dim_kpi": dim_kpi}
         tables.update({f"marts.{k}": v for k, v in _facts(orgs, rng).items()})
         tables.update({f"audit.{k}": v for k, v in _audit(orgs, rng).items()})
+        tables["marts.fct_fund_monthly"] = _fund_monthly(kv, tables["marts.fct_fund_prepayments"], orgs)
         for name, df in tables.items():
             con.register("_df", df)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
@@ -350,7 +377,7 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
                      ("fct_complaints", "received_date"), ("fct_complaints", "due_date"),
                      ("fct_complaints", "closed_date"), ("fct_fund_prepayments", "month"),
                      ("fct_encounters", "visit_date"), ("fct_encounters", "discharge_date"),
-                     ("fct_encounters", "month")]:
+                     ("fct_encounters", "month"), ("fct_fund_monthly", "month")]:
             con.execute(f"ALTER TABLE marts.{t} ALTER {c} TYPE DATE")
         con.execute("ALTER TABLE marts.fct_complaints ALTER facility_id TYPE VARCHAR")
         con.execute("ALTER TABLE audit.runs ALTER finished_at TYPE TIMESTAMP")

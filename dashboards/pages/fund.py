@@ -41,8 +41,9 @@ def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
                                  showlegend=first, line={"color": "#c62828", "dash": "dash"}), row=r, col=col)
         fig.add_trace(go.Bar(x=g.period, y=g.prepaid_ytd / 1e4, name=t("cum_prepaid", lang), legendgroup="p",
                              showlegend=first, marker_color="rgba(120,144,156,0.35)"), row=r, col=col)
-    fig.update_layout(height=max(320, 280 * rows), margin={"l": 50, "r": 20, "t": 60, "b": 40}, barmode="overlay",
-                      legend={"orientation": "h", "y": 1.06 if rows > 1 else 1.15}, plot_bgcolor="#fff",
+    fig.update_layout(height=max(340, 280 * rows + 60), margin={"l": 50, "r": 20, "t": 90, "b": 40},
+                      barmode="overlay", legend={"orientation": "h", "yref": "container", "y": 0.995, "yanchor": "top",
+                                                 "x": 0}, plot_bgcolor="#fff",
                       font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"})
     fig.update_yaxes(title_text="万元" if lang == "zh" else "10k yuan", gridcolor="#e5e8ec")
     fig.update_xaxes(tickformat="%m" if lang == "zh" else "%b")
@@ -90,10 +91,12 @@ def layout(q, p, lang):
         id={"type": "qp", "name": "year"}, value=year, clearable=False, searchable=False,
         options=[{"label": str(y), "value": y} for y in reversed(years)], className="year-picker")],
         className="control")], className="controls")
-    note = ("预计年末结余 = 全年预算（自成立月起）−（年初至今执行率 × 全年预算），按线性外推；正数为结余，负数为超支。"
+    note = ("预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
+            "县、市合计为有预算医共体之和。"
             if lang == "zh" else
-            "Projected year-end balance = full-year budget (from establishment) − year-to-date execution rate × "
-            "that budget (linear extrapolation); positive = surplus, negative = overrun.")
+            "Projected year-end balance = annual budget − year-to-date spend × 12 / months elapsed (the year at "
+            "the pace so far); positive = surplus, negative = overrun. County and city totals sum the communities "
+            "with a budget.")
     if s.empty:
         return html.Div([html.H2(t("fund_title", lang)), ctrl, html.P(t("no_data_month", lang))], id="fund-page")
     return html.Div([
