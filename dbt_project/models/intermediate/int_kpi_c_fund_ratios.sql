@@ -10,12 +10,23 @@ with months as (
     select month, month_end, year from {{ ref('int_months') }}
 ),
 
+-- one pass over the encounters: resident fund_paid by every attribution the KPIs need
+-- (low cardinality; the per-level aggregates below roll this up)
 enc as (
     select
         month, insured_county_code, catchment_community_id, member_community_id,
-        facility_county_code, facility_tier, is_primary_care, is_in_county, fund_paid
+        facility_county_code,
+        case when facility_tier is not null then 1 else 0 end as is_registry,
+        case when is_primary_care then 1 else 0 end            as is_primary,
+        case when is_in_county then 1 else 0 end               as is_in,
+        sum(fund_paid)                                         as fund_paid
     from {{ ref('int_encounters_attributed') }}
     where scheme = 'resident'
+    group by month, insured_county_code, catchment_community_id, member_community_id,
+             facility_county_code,
+             case when facility_tier is not null then 1 else 0 end,
+             case when is_primary_care then 1 else 0 end,
+             case when is_in_county then 1 else 0 end
 ),
 
 counties as (select county_code from {{ ref('int_counties') }}),
@@ -40,7 +51,7 @@ plan_county_months as (
 by_insured_county as (
     select month, insured_county_code as county_code,
            sum(fund_paid) as spend,
-           sum(case when is_in_county then fund_paid else 0 end) as spend_in_county
+           sum(case when is_in = 1 then fund_paid else 0 end) as spend_in_county
     from enc
     group by month, insured_county_code
 ),
@@ -48,7 +59,7 @@ by_insured_county as (
 by_catchment as (
     select month, catchment_community_id as community_id,
            sum(fund_paid) as spend,
-           sum(case when is_in_county then fund_paid else 0 end) as spend_in_county
+           sum(case when is_in = 1 then fund_paid else 0 end) as spend_in_county
     from enc
     where catchment_community_id is not null
     group by month, catchment_community_id
@@ -57,18 +68,18 @@ by_catchment as (
 by_facility_county as (
     select month, facility_county_code as county_code,
            sum(fund_paid) as spend_registry,
-           sum(case when is_primary_care then fund_paid else 0 end) as spend_primary
+           sum(case when is_primary = 1 then fund_paid else 0 end) as spend_primary
     from enc
-    where facility_tier is not null
+    where is_registry = 1
     group by month, facility_county_code
 ),
 
 by_member as (
     select month, member_community_id as community_id,
            sum(fund_paid) as spend_registry,
-           sum(case when is_primary_care then fund_paid else 0 end) as spend_primary
+           sum(case when is_primary = 1 then fund_paid else 0 end) as spend_primary
     from enc
-    where member_community_id is not null and facility_tier is not null
+    where member_community_id is not null and is_registry = 1
     group by month, member_community_id
 ),
 
