@@ -173,15 +173,17 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
     p_random = np.select([np.isin(tier, ["city", "county"]), tier == "township", tier == "public_health"],
                          [0.08, 0.03, 0.02], 0.012)
     public = (f.ownership == "public").to_numpy()
+    closed = f.closed_on.apply(lambda d: d if isinstance(d, dt.date) else dt.date.max).to_numpy()
     last = month_end(months[-1])
     rows = []
     seq: dict[str, int] = {}
     for m in months:
         p = _progress(months, m)
         m0 = month_start(m)
+        is_open = np.array([d > m0 for d in closed])
         for kind, prob in (("random", p_random), ("special", np.full(len(f), 0.004)),
                            ("audit", np.where(public, 1 / 60, 0.0))):
-            hit = np.flatnonzero(rng.random(len(f)) < prob)
+            hit = np.flatnonzero((rng.random(len(f)) < prob) & is_open)
             for i in hit:
                 county = f.county_code[i]
                 seq[county] = seq.get(county, 0) + 1

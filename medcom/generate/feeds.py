@@ -2,13 +2,13 @@
 
 Which feed gets which format (like real deliveries, see STYLES below):
 regions CSV UTF-8 · facilities XLSX (2 title rows, Chinese headers/labels, Excel dates) ·
-communities CSV GB18030 Chinese · memberships CSV UTF-8-BOM Chinese, YYYY/MM/DD ·
+communities CSV GBK Chinese · memberships CSV UTF-8-BOM Chinese, YYYY/MM/DD ·
 catchments CSV UTF-8, YYYYMMDD · targets `OUT/targets_overrides.csv` · population XLSX
 (1 title row) · phs_weights CSV GB18030 Chinese labels · encounters one file per insured
 county × month (see ENCOUNTER_STYLES: GB18030 Chinese, Parquet, UTF-8-BOM Chinese with
 YYYYMMDD, UTF-8 with YYYY/MM/DD, plain UTF-8) · phs_services CSV (2020 UTF-8 English,
 later GB18030 Chinese) · phs_funds CSV UTF-8-BOM Chinese with units · fund_budgets XLSX ·
-fund_prepayments CSV · inspections CSV GB18030 Chinese labels · penalties CSV YYYY/MM/DD ·
+fund_prepayments CSV · inspections CSV GBK Chinese labels · penalties CSV YYYY/MM/DD ·
 complaints CSV UTF-8-BOM Chinese · workforce CSV UTF-8-BOM Chinese 是/否 ·
 supervision_agencies CSV · reported_indicators XLSX (1 title row).
 """
@@ -29,13 +29,14 @@ from medcom.generate.writers import Progress, Style, to_arrow, write_feed
 
 UTF8_EN = Style()
 ZH_GB = Style(encoding="gb18030", headers="zh", labels="zh")
+ZH_GBK = Style(encoding="gbk", headers="zh", labels="zh")
 ZH_BOM = Style(encoding="utf-8-sig", headers="zh")
 
 STYLES = {
     "regions": UTF8_EN,
     "facilities": Style(fmt="xlsx", headers="zh", labels="zh", dates="excel",
                         title_rows=("许昌市医疗卫生机构名录", "数据来源：许昌市卫生健康委员会 医疗机构登记系统")),
-    "communities": ZH_GB,
+    "communities": ZH_GBK,
     "memberships": Style(encoding="utf-8-sig", headers="zh", dates="slash"),
     "catchments": Style(dates="compact"),
     "targets": UTF8_EN,
@@ -46,7 +47,7 @@ STYLES = {
     "phs_funds": Style(encoding="utf-8-sig", headers="zh", units=True),
     "fund_budgets": Style(fmt="xlsx", headers="zh", units=True, title_rows=("医共体城乡居民医保基金年度预算",)),
     "fund_prepayments": UTF8_EN,
-    "inspections": ZH_GB,
+    "inspections": ZH_GBK,
     "penalties": Style(dates="slash"),
     "complaints": ZH_BOM,
     "workforce": Style(encoding="utf-8-sig", headers="zh", labels="zh"),
