@@ -8,6 +8,7 @@ from pathlib import Path
 def generate(out: Path, *, start: str = "2020-01", months: int = 24, scale: float = 0.05, seed: int = 42,
              bad_corpus: bool = False, quiet: bool = False) -> dict:
     """Write the synthetic city (or, with bad_corpus, the bad-input corpus) into `out`."""
+    _check_args(start, months, scale)
     if bad_corpus:
         from medcom.generate.corpus import write_corpus
 
@@ -15,3 +16,17 @@ def generate(out: Path, *, start: str = "2020-01", months: int = 24, scale: floa
     from medcom.generate.feeds import write_city
 
     return write_city(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet)
+
+
+def _check_args(start: str, months: int, scale: float) -> None:
+    import re
+
+    from medcom.errors import UsageError
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})", str(start))
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2015:
+        raise UsageError(f"--start must be a month YYYY-MM from 2015-01 on, not {start!r}")
+    if months < 1:
+        raise UsageError("--months must be at least 1")
+    if not scale > 0:
+        raise UsageError("--scale must be positive")

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from medcom.generate import activity as act
 from medcom.generate.city import build_city
-from medcom.generate.encounters import EncounterModel
+from medcom.generate.encounters import EncounterModel, month_start
 from medcom.generate.feeds import month_list
 from medcom.generate.rng import rng_for
 from medcom.generate.writers import Progress, Style, _csv_bytes, prepare, to_arrow, write_feed
@@ -96,6 +96,12 @@ def write_corpus(out: Path, *, start: str, months: int, scale: float, seed: int,
     base_months = month_list(start, months)
     cm = month_list(start, months + 1)[-1]  # month after the base range
     cy = int(base_months[-1][:4]) + 1  # year after the base range
+    today = dt.datetime.now(dt.UTC).date()  # (the day of ingest will not be earlier)
+    if act.month_end(cm) >= today - dt.timedelta(days=1) or cy > today.year:
+        # the base range reaches today: use the month / year before it instead
+        cm = month_list(start, 1)[0]
+        cm = (month_start(cm, -1)).isoformat()[:7]
+        cy = int(base_months[0][:4]) - 1
     progress.note(f"bad corpus for base {base_months[0]}…{base_months[-1]} scale {scale} seed {seed}; "
                   f"corpus month {cm}, year {cy}")
     city = build_city(seed, scale)

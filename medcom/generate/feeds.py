@@ -15,6 +15,7 @@ supervision_agencies CSV · reported_indicators XLSX (1 title row).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -100,6 +101,8 @@ def write_city(out: Path, *, start: str, months: int, scale: float, seed: int, q
     ms = month_list(start, months)
     years = act.years_of(ms)
     progress.note(f"generating {geo.CITY_NAME} {ms[0]}…{ms[-1]} scale {scale} seed {seed} into {out}")
+    if act.month_end(ms[-1]) > dt.date.today():
+        progress.note(f"warning: the range reaches past today ({ms[-1]}): ingest will quarantine future-dated rows")
     city = build_city(seed, scale)
     write_registry(out, city, progress)
     w = write_feed
