@@ -32,7 +32,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def browser_home(tmp_path_factory) -> Path:
-    """MEDCOM_HOME the server reads. Uses the contract fixture snapshot (see tests/dashboard_fixture.py)."""
+    """MEDCOM_HOME the server reads: $MEDCOM_BROWSER_HOME (an existing built home, e.g. the demo's) if
+    set, else the contract fixture snapshot (tests/dashboard_fixture.py). The tests discover ids from
+    the page, so they run on either."""
+    if os.environ.get("MEDCOM_BROWSER_HOME"):
+        return Path(os.environ["MEDCOM_BROWSER_HOME"]).resolve()
     sys.path.insert(0, str(REPO / "tests"))
     from dashboard_fixture import build_snapshot
 
