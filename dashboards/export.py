@@ -154,7 +154,7 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
              '<div class="legend">' + "".join(
                  f'<span style="background:{STATUS_COLOURS[s][0]};color:{STATUS_COLOURS[s][1]}">'
                  f"{h.escape(status_label(s, lang))}</span>" for s in STATUS_COLOURS) + "</div>",
-             '<p class="noprint"><button onclick="window.print()">🖨 '
+             '<p class="noprint"><button onclick="window.print()">'
              + ("打印" if lang == "zh" else "Print") + "</button></p>"]
     if root is None:
         return "".join(parts) + "</body></html>"

@@ -208,3 +208,14 @@ def test_county_scoped_app(dash_home, monkeypatch):
     assert app.server is not None
     with Queries(Scope.from_env()) as q:
         assert q.root().name == "襄城县"
+
+
+def test_many_member_facilities_become_a_list(dash_home, monkeypatch):
+    from dashboards.pages import scorecard
+
+    monkeypatch.setattr(scorecard, "MAX_COLUMNS", 3)
+    _, page = render("/", "?level=community&org=C411025A")
+    tables = _find(page, lambda c: str(getattr(c, "id", "")) in {"scorecard-0", "scorecard-1", "scorecard-2"})
+    assert len(tables) == 3  # the community, its facilities as rows, its townships
+    text = _json(tables[1])
+    assert "drill-facility-F4110251001" in text and "医师电子化注册率" in text
