@@ -485,28 +485,32 @@ def _case(checks: list[Check]) -> str:
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, checks: list[Check], run_ids: str | None = None) -> None:
-    """Create table `reasons(_row_number, reason)`; mark `typed._dup` first (valid rows only).
+    """Create table `reasons(_row_number, reason)` holding the invalid rows only.
 
-    `run_ids` names a table (column `identity`) of identities loaded by earlier files of this run.
+    Duplicates are decided last, among the rows valid otherwise: the first row of an identity
+    (by row number) stays valid unless an earlier file of the run (`run_ids`, a table with
+    column `identity`) loaded it. `typed._dup` is set for the duplicates.
     """
     dup = [c for c in checks if c.invalid_sql == "_dup"]
     others = [c for c in checks if c.invalid_sql != "_dup"]
+    case = _case(others) if others else "CAST(NULL AS VARCHAR)"
     con.execute(
-        f"CREATE OR REPLACE TABLE reasons AS SELECT _row_number, {_case(others) if others else 'NULL'} AS reason FROM typed"
+        f"CREATE OR REPLACE TABLE reasons AS SELECT _row_number, reason FROM "
+        f"(SELECT _row_number, {case} AS reason FROM typed) WHERE reason IS NOT NULL"
     )
     if dup:
-        earlier = f" OR t._identity IN (SELECT identity FROM {run_ids})" if run_ids else ""
+        earlier = ""
+        if run_ids and con.execute(f"SELECT count(*) > 0 FROM {run_ids}").fetchone()[0]:
+            earlier = f" OR _identity IN (SELECT identity FROM {run_ids})"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT _row_number FROM (
               SELECT t._row_number, t._identity,
                      row_number() OVER (PARTITION BY t._identity ORDER BY t._row_number) AS k
-              FROM typed t JOIN reasons r USING (_row_number) WHERE r.reason IS NULL
-            ) t WHERE k > 1{earlier}"""
+              FROM typed t ANTI JOIN reasons r USING (_row_number)
+            ) WHERE k > 1{earlier}"""
         )
         if con.execute("SELECT count(*) FROM _dups").fetchone()[0]:
             con.execute("UPDATE typed SET _dup = true WHERE _row_number IN (SELECT _row_number FROM _dups)")
-            con.execute(
-                f"UPDATE reasons SET reason = {_sql_str(DUPLICATE_REASON)} WHERE _row_number IN (SELECT _row_number FROM _dups)"
-            )
+            con.execute(f"INSERT INTO reasons SELECT _row_number, {_sql_str(DUPLICATE_REASON)} FROM _dups")
         con.execute("DROP TABLE _dups")

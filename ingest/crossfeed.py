@@ -204,13 +204,20 @@ def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
     return sel, joins
 
 
-def enrich(con: duckdb.DuckDBPyConnection, feed_name: str) -> None:
-    """Rebuild `typed` with the helper columns, `_coverage_key`, `_identity` and `_dup` (false)."""
+def enrich(con: duckdb.DuckDBPyConnection, feed_name: str, base_sql: str | None = None) -> None:
+    """(Re)build `typed` with the helper columns, `_coverage_key`, `_identity` and `_dup` (false).
+
+    `base_sql` (from `normalize.typed_select`) builds everything in one pass; without it the
+    existing table `typed` is the base.
+    """
     feed = load_contract().feeds[feed_name]
     needs_kpis = any(c.ref in ("kpi_scored", "kpi_family_e") for c in feed.columns.values())
     if needs_kpis and not con.execute("SELECT present FROM ref_kpis_status").fetchone()[0]:
         raise FileRejected(KPI_CATALOGUE_MISSING)
     if feed.is_reference:
+        if base_sql is not None:
+            con.execute("CREATE OR REPLACE TABLE typed AS " + base_sql)
+            base_sql = None
         have = {
             r[0]
             for r in con.execute(
@@ -223,16 +230,13 @@ def enrich(con: duckdb.DuckDBPyConnection, feed_name: str) -> None:
             )
             con.execute("CREATE OR REPLACE TABLE self_idx AS SELECT 0 AS i")
     sel, joins = helper_columns(feed_name)
-    con.execute(
-        "CREATE OR REPLACE TABLE typed_h AS SELECT t.*"
-        + "".join(", " + s for s in sel)
-        + " FROM typed t "
-        + " ".join(joins)
-    )
+    base = f"({base_sql})" if base_sql else "typed"
+    inner = "SELECT t.*" + "".join(", " + x for x in sel) + f" FROM {base} t " + " ".join(joins)
     cov = coverage_sql(feed_name)
     ident = identity_sql(feed_name) or "CAST(NULL AS VARCHAR)"
     con.execute(
-        f"CREATE OR REPLACE TABLE typed AS SELECT *, CAST({cov} AS VARCHAR) AS _coverage_key, "
-        f"{ident} AS _identity, false AS _dup FROM typed_h ORDER BY _row_number"
+        f"CREATE OR REPLACE TABLE typed_h AS SELECT *, CAST({cov} AS VARCHAR) AS _coverage_key, "
+        f"{ident} AS _identity, false AS _dup FROM ({inner})"
     )
-    con.execute("DROP TABLE typed_h")
+    con.execute("DROP TABLE IF EXISTS typed")
+    con.execute("ALTER TABLE typed_h RENAME TO typed")

@@ -26,6 +26,11 @@ def _q(c: str) -> str:
     return '"' + c + '"'
 
 
+def valid_rows(alias: str) -> str:
+    """The rows of a scratch DB that load: `typed` without the rows in `reasons`."""
+    return f"(SELECT * FROM {alias}.typed ANTI JOIN {alias}.reasons USING (_row_number))"
+
+
 def _pause_hook() -> None:
     secs = os.environ.get(PAUSE_ENV)
     if secs:
@@ -53,7 +58,7 @@ def _supersede_reference(con, feed: str, run_id: str, new_batch: str) -> list[st
 def _supersede_activity(con, feed: str, run_id: str, accepted) -> list[str]:
     warnings: list[str] = []
     union = " UNION ALL ".join(
-        f"SELECT _coverage_key, _identity, '{o.batch_id}' AS batch FROM {o.alias}.load" for o in accepted
+        f"SELECT _coverage_key, _identity, '{o.batch_id}' AS batch FROM {valid_rows(o.alias)}" for o in accepted
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _newkeys AS SELECT _coverage_key AS key, min(batch) AS batch, count(*) AS n "
@@ -127,7 +132,7 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
         for o in accepted:
             con.execute(
                 f"INSERT INTO raw.{feed} ({cols}, _batch_id, _run_id, _row_number, _coverage_key, _superseded_by) "
-                f"SELECT {cols}, ?, ?, _row_number, _coverage_key, NULL FROM {o.alias}.load ORDER BY _row_number",
+                f"SELECT {cols}, ?, ?, _row_number, _coverage_key, NULL FROM {valid_rows(o.alias)} ORDER BY _row_number",
                 [o.batch_id, run_id],
             )
         _pause_hook()

@@ -121,16 +121,32 @@ def _mapping_case(con: duckdb.DuckDBPyConnection, col: Column, v: str) -> str:
     return f"(CASE {v} " + " ".join(whens) + " END)"
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, feed_name: str, present: list[str] | None = None) -> None:
-    """Create table `typed` from table `source` (both in `con`'s current database)."""
+def typed_select(
+    con: duckdb.DuckDBPyConnection,
+    feed_name: str,
+    present: list[str] | None = None,
+    pid_maps: dict[str, str] | None = None,
+) -> str:
+    """SELECT over table `source` giving the rows of `typed` (see module doc).
+
+    `pid_maps` maps a pseudonymised column to its `_pid_map_*` table: the column and its
+    `__src` then carry the HMAC instead of the resident ID.
+    """
+    from ingest.pseudonymise import pseudonymised_expr
+
     feed: Feed = load_contract().feeds[feed_name]
     src_cols = {r[0] for r in con.execute("DESCRIBE source").fetchall()}
     typed_parts: list[str] = []
     src_parts: list[str] = []
-    for col in feed.columns.values():
+    joins: list[str] = []
+    for i, col in enumerate(feed.columns.values()):
         have = col.name in src_cols and (present is None or col.name in present)
         if have:
             v = f"NULLIF(trim(s.{q(col.name)}), '')"
+            if pid_maps and col.name in pid_maps:
+                alias = f"_pm{i}"
+                joins.append(f"LEFT JOIN {pid_maps[col.name]} {alias} ON {alias}.v = upper(trim(s.{q(col.name)}))")
+                v = pseudonymised_expr(f"s.{q(col.name)}", alias)
             enum_case = _mapping_case(con, col, v) if col.type in ("enum", "bool") else None
             expr = type_expr(col, v, enum_case)
         else:
@@ -146,9 +162,19 @@ def build_typed(con: duckdb.DuckDBPyConnection, feed_name: str, present: list[st
         typed_parts.append(f"CAST({expr} AS {col.duckdb_type}) AS {q(col.name)}")
         src_parts.append(f"{v} AS {q(col.name + '__src')}")
     shape = "s._shape_error" if "_shape_error" in src_cols else "CAST(NULL AS VARCHAR)"
-    sql = (
-        "CREATE OR REPLACE TABLE typed AS SELECT "
+    return (
+        "SELECT "
         + ", ".join(typed_parts + src_parts)
-        + f", s._row_number AS _row_number, {shape} AS _shape_error FROM source s"
+        + f", s._row_number AS _row_number, {shape} AS _shape_error FROM source s "
+        + " ".join(joins)
     )
-    con.execute(sql)
+
+
+def build_typed(
+    con: duckdb.DuckDBPyConnection,
+    feed_name: str,
+    present: list[str] | None = None,
+    pid_maps: dict[str, str] | None = None,
+) -> None:
+    """Create table `typed` from table `source` (both in `con`'s current database)."""
+    con.execute("CREATE OR REPLACE TABLE typed AS " + typed_select(con, feed_name, present, pid_maps))

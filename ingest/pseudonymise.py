@@ -57,8 +57,9 @@ def _udf(key: bytes):
     return hash_array
 
 
-def pseudonymise_table(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
-    """Replace resident IDs in `table.column` in place; returns the number of distinct IDs hashed."""
+def build_pid_map(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str | None:
+    """Temp table `_pid_map_<column>(v, h)`: normalised resident ID → HMAC hex, for the distinct
+    IDs of `table.column`. Returns its name, or None when the column holds no resident ID."""
     key = secret()
     fname = "_medcom_hmac"
     with contextlib.suppress(Exception):  # not registered yet
@@ -66,24 +67,41 @@ def pseudonymise_table(con: duckdb.DuckDBPyConnection, table: str, column: str) 
     con.create_function(fname, _udf(key), [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
     col = f'"{column}"'
     norm = f"upper(trim({col}))"
+    name = f"_pid_map_{column}"
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pid_map AS
+        f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT v, {fname}(v) AS h FROM (
             SELECT DISTINCT {norm} AS v FROM {table}
             WHERE {col} IS NOT NULL AND regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}')
         )"""
     )
-    n = con.execute("SELECT count(*) FROM _pid_map").fetchone()[0]
-    if n:
-        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-        select = ", ".join(f"coalesce(_m.h, _s.{col}) AS {col}" if c == column else f'_s."{c}"' for c in cols)
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table}__p AS SELECT {select} FROM {table} _s "
-            f"LEFT JOIN _pid_map _m ON upper(trim(_s.{col})) = _m.v ORDER BY _s._row_number"
-        )
-        con.execute(f"DROP TABLE {table}")
-        con.execute(f"ALTER TABLE {table}__p RENAME TO {table}")
-    con.execute("DROP TABLE IF EXISTS _pid_map")
     with contextlib.suppress(Exception):
         con.remove_function(fname)
+    if not con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]:
+        con.execute(f"DROP TABLE {name}")
+        return None
+    return name
+
+
+def pseudonymised_expr(column_sql: str, map_alias: str) -> str:
+    """Value of a pseudonymised column given `LEFT JOIN <map> <map_alias> ON <map_alias>.v = upper(trim(col))`."""
+    return f"coalesce({map_alias}.h, NULLIF(trim({column_sql}), ''))"
+
+
+def pseudonymise_table(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """Replace resident IDs in `table.column` in place; returns the number of distinct IDs hashed."""
+    name = build_pid_map(con, table, column)
+    if name is None:
+        return 0
+    n = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    col = f'"{column}"'
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    select = ", ".join(f"coalesce(_m.h, _s.{col}) AS {col}" if c == column else f'_s."{c}"' for c in cols)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table}__p AS SELECT {select} FROM {table} _s "
+        f"LEFT JOIN {name} _m ON upper(trim(_s.{col})) = _m.v"
+    )
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}__p RENAME TO {table}")
+    con.execute(f"DROP TABLE {name}")
     return int(n)

@@ -29,8 +29,8 @@ from ingest.crossfeed import build_peers, copy_refs, enrich
 from ingest.discover import discover
 from ingest.errors import FileRejected
 from ingest.load import ACCEPTED, commit_feed, record_outcomes
-from ingest.normalize import build_typed
-from ingest.pseudonymise import pseudonymise_table
+from ingest.normalize import typed_select
+from ingest.pseudonymise import build_pid_map
 from ingest.read import read_source
 from ingest.report import Progress, summary_line, verdict_line
 from medcom.contract import load_contract
@@ -62,7 +62,8 @@ class FileOutcome:
     coverage: str | None = None
     warnings: list[str] = field(default_factory=list)
     dq_results: list = field(default_factory=list)
-    scratch_ready: bool = False  # scratch has tables `load` and `quar`
+    scratch_ready: bool = False  # scratch has tables `typed`, `reasons` and `quar`
+    typed_sql: str | None = None  # activity feeds: `typed` is built in one pass by `enrich`
     typed_ready: bool = False
 
     def batch_row(self) -> dict:
@@ -166,11 +167,17 @@ class _Run:
             o.warnings += list(rr.warnings or [])
             if rr.rows_read == 0:
                 raise FileRejected("no data rows")
+            pid_maps = {}
             for col in load_contract().feeds[o.feed].columns.values():
                 if col.pseudonymise:
-                    pseudonymise_table(con, "source", col.name)
-            build_typed(con, o.feed, rr.columns_found)
-            con.execute("DROP TABLE source")
+                    name = build_pid_map(con, "source", col.name)
+                    if name:
+                        pid_maps[col.name] = name
+            o.typed_sql = typed_select(con, o.feed, rr.columns_found, pid_maps)
+            if load_contract().feeds[o.feed].is_reference:
+                con.execute("CREATE OR REPLACE TABLE typed AS " + o.typed_sql)
+                o.typed_sql = None
+                con.execute("DROP TABLE source")
             o.typed_ready = True
         except FileRejected as exc:
             o.verdict, o.reasons = "rejected", exc.reason
@@ -183,15 +190,25 @@ class _Run:
         spec = load_contract().feeds[o.feed]
         con.execute(f"USE {o.alias}")
         try:
-            enrich(con, o.feed)
+            enrich(con, o.feed, base_sql=o.typed_sql)
+            if o.typed_sql is not None:
+                con.execute("DROP TABLE IF EXISTS source")
+                for t in [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '_pid_map_%'"
+                    ).fetchall()
+                ]:
+                    con.execute(f"DROP TABLE temp.{t}")
+                o.typed_sql = None
             run_ids = None
             if spec.identity:
                 con.execute(f"CREATE TABLE IF NOT EXISTS runctx.ids_{o.feed} (identity VARCHAR)")
                 run_ids = f"runctx.ids_{o.feed}"
             evaluate(con, checks, run_ids=run_ids)
-            invalid = con.execute("SELECT count(*) FROM reasons WHERE reason IS NOT NULL").fetchone()[0]
+            invalid = con.execute("SELECT count(*) FROM reasons").fetchone()[0]
             first = con.execute(
-                f"SELECT 'row ' || _row_number || ': ' || reason FROM reasons WHERE reason IS NOT NULL "
+                f"SELECT 'row ' || _row_number || ': ' || reason FROM reasons "
                 f"ORDER BY _row_number LIMIT {FIRST_REASONS}"
             ).fetchall()
             o.first_reasons = [r[0] for r in first]
@@ -209,22 +226,24 @@ class _Run:
                 o.rows_loaded = total - invalid
                 if invalid:
                     o.reasons = f"{invalid:,} of {total:,} rows quarantined{detail}"
-            cols = ", ".join(f'"{c}"' for c in spec.columns)
             srcs = ", ".join(f'"{c}" := "{c}__src"' for c in spec.columns)
-            con.execute(
-                f"CREATE OR REPLACE TABLE load AS SELECT {cols}, t._row_number, t._coverage_key, t._identity "
-                "FROM typed t JOIN reasons r USING (_row_number) WHERE r.reason IS NULL"
-            )
             con.execute(
                 f"CREATE OR REPLACE TABLE quar AS SELECT t._row_number, r.reason, "
                 f"CAST(to_json(struct_pack({srcs})) AS VARCHAR) AS row_json "
-                "FROM typed t JOIN reasons r USING (_row_number) WHERE r.reason IS NOT NULL"
+                "FROM typed t JOIN reasons r USING (_row_number)"
             )
             if o.verdict in ACCEPTED:
-                keys = [r[0] for r in con.execute("SELECT DISTINCT _coverage_key FROM load ORDER BY 1").fetchall()]
+                keys = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT DISTINCT _coverage_key FROM typed ANTI JOIN reasons USING (_row_number) ORDER BY 1"
+                    ).fetchall()
+                ]
                 o.coverage = ", ".join(k for k in keys if k is not None) or None
                 if run_ids:
-                    con.execute(f"INSERT INTO {run_ids} SELECT _identity FROM load")
+                    con.execute(
+                        f"INSERT INTO {run_ids} SELECT _identity FROM typed ANTI JOIN reasons USING (_row_number)"
+                    )
                 self.accepted_shas[o.sha256] = o.batch_id
             o.scratch_ready = o.verdict in ACCEPTED
         except FileRejected as exc:

@@ -206,4 +206,8 @@ def check_rows(con, feed: str, rows: list[dict], today=None) -> dict[int, str | 
     build_typed(con, feed)
     enrich(con, feed)
     evaluate(con, compile_checks(feed, today=today or dt.date(2026, 11, 29)))
-    return dict(con.execute("SELECT _row_number, reason FROM reasons ORDER BY 1").fetchall())
+    return dict(
+        con.execute(
+            "SELECT t._row_number, r.reason FROM typed t LEFT JOIN reasons r USING (_row_number) ORDER BY 1"
+        ).fetchall()
+    )
