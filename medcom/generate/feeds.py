@@ -82,7 +82,13 @@ def month_list(start: str, months: int) -> list[str]:
 def write_registry(out: Path, city: City, progress: Progress) -> None:
     w = write_feed
     w(out / "regions" / "regions.csv", to_arrow(city.regions, "regions"), "regions", STYLES["regions"], progress)
-    w(out / "facilities" / "facilities_registry.xlsx", to_arrow(city.facilities, "facilities"), "facilities",
+    fac = city.facilities.copy()
+    # urban streets have community health service centres / stations: use those labels
+    street = fac._township.isin(set(city.townships.code[city.townships.street]))
+    fac.loc[street & (fac.tier == "township"), "tier"] = "社区卫生服务中心"
+    fac.loc[street & (fac.tier == "village"), "tier"] = "社区卫生服务站"
+    fac.loc[(fac.tier == "clinic") & fac.name.str.endswith("诊所"), "tier"] = "诊所"
+    w(out / "facilities" / "facilities_registry.xlsx", to_arrow(fac, "facilities"), "facilities",
       STYLES["facilities"], progress)
     w(out / "communities" / "communities.csv", to_arrow(city.communities, "communities"), "communities",
       STYLES["communities"], progress)

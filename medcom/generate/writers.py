@@ -158,7 +158,7 @@ def prepare(table: pa.Table, feed: str, style: Style, *, for_parquet: bool = Fal
         elif col.type == "enum" and style.labels == "zh":
             codes, labels = _label_map(col.enum)
             idx = pc.index_in(arr, value_set=pa.array(codes))
-            arr = pc.take(pa.array(labels), idx)
+            arr = pc.coalesce(pc.take(pa.array(labels), idx), arr)  # values already labels stay
         elif col.type == "bool" and style.labels == "zh":
             arr = pc.if_else(arr, pa.scalar("是"), pa.scalar("否"))
         elif col.type == "date" and not for_parquet and style.dates in ("slash", "compact"):
