@@ -3,15 +3,16 @@
 Rules, for every path given on the command line:
 
 - a directory `DIR`:
-  - `DIR/<feed>/*` — every table file in a sub-folder named after a feed belongs to it;
+  - `DIR/<feed>/**` — every table file in a folder named after a feed (or below it, e.g.
+    `DIR/encounters/2020-10/x.csv`) belongs to that feed;
   - `DIR/<file>` — a table file directly in `DIR` belongs to the feed its name starts with
     (`encounters_2020-10_411025.csv`; `contract.feed_for_filename`);
   - a table file whose feed cannot be told (`DIR/foo.csv`, `DIR/unknown_folder/x.csv`) is
     returned with `feed=None` and reason `cannot tell which feed this file belongs to`
     (the pipeline rejects it);
   - anything else (`manifest.json`, `README.md`, hidden files, `~$` Excel lock files,
-    deeper folders) is skipped and listed with `skipped=True` and a note — it is not a
-    table, so no batch is created for it.
+    folders inside a folder that is not a feed) is listed with `skipped=True` and a note
+    in `reason` — it is not a table, so no batch is created for it.
 - a file path: its feed is its parent folder's name when that is a feed, else the feed its
   file name starts with; a table file whose feed cannot be told is returned with
   `feed=None`; a path that does not exist is returned with reason `file not found`.
@@ -82,10 +83,15 @@ def _scan_dir(root: Path) -> list[FoundFile]:
             if _hidden(entry):
                 continue
             feed = entry.name.lower() if entry.name.lower() in c.feeds else None
-            for sub in sorted(entry.iterdir()):
+            subs = sorted(entry.rglob("*")) if feed is not None else sorted(entry.iterdir())
+            for sub in subs:
                 if sub.is_dir():
-                    out.append(FoundFile(sub, None, "folder inside a feed folder, skipped", skipped=True))
-                elif _hidden(sub):
+                    if feed is None:
+                        out.append(
+                            FoundFile(sub, None, "folder inside a folder that is not a feed, skipped", skipped=True)
+                        )
+                    continue
+                if _hidden(sub) or any(_hidden(Path(part)) for part in sub.relative_to(entry).parts[:-1]):
                     out.append(FoundFile(sub, None, "hidden or temporary file, skipped", skipped=True))
                 elif not is_table_file(sub):
                     out.append(

@@ -22,6 +22,9 @@ def test_discover_inbox(tmp_path: Path) -> None:
     _touch(inbox / "README")
     _touch(inbox / "~$encounters.xlsx")
     _touch(inbox / "nofeed" / "x.csv")
+    _touch(inbox / "nofeed" / "deeper" / "encounters_1.csv")
+    _touch(inbox / "workforce" / "2020-10" / "wf.csv")
+    _touch(inbox / "workforce" / ".hidden" / "wf.csv")
     found = discover([inbox])
     ok = [(f.feed, f.path.relative_to(inbox).as_posix()) for f in found if f.ok]
     assert ok == [
@@ -30,12 +33,13 @@ def test_discover_inbox(tmp_path: Path) -> None:
         ("encounters", "encounters/a.xlsx"),
         ("encounters", "encounters/b.csv"),
         ("phs_services", "phs_services_2020-10_411025.CSV"),
+        ("workforce", "workforce/2020-10/wf.csv"),
     ]
     unknown = sorted(f.path.relative_to(inbox).as_posix() for f in found if not f.ok and not f.skipped)
     assert unknown == ["mystery.csv", "nofeed/x.csv"]
     assert all(f.reason == UNKNOWN_FEED for f in found if not f.ok and not f.skipped)
     skipped = sorted(f.path.name for f in found if f.skipped)
-    assert skipped == ["README", "manifest.json", "~$encounters.xlsx"]
+    assert skipped == ["README", "deeper", "manifest.json", "wf.csv", "~$encounters.xlsx"]
 
 
 def test_order_follows_contract(tmp_path: Path) -> None:
