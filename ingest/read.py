@@ -143,14 +143,23 @@ def _sniff(head: bytes, path: Path) -> str:
     for magic, what in _BINARY_MAGICS.items():
         if head.startswith(magic):
             raise FileRejected(f"{UNREADABLE}: {what}")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileRejected(f"{UNREADABLE}: UTF-16 text; save it as UTF-8 or GB18030 CSV")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE)) or _looks_utf16(head):
+        raise FileRejected(UNDECODABLE)  # UTF-16/32 text (Excel "Unicode text"): not an accepted encoding
     if b"\x00" in head:
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".parquet"):
             raise FileRejected(f"{UNREADABLE}: not a valid {suffix[1:].upper()} file")
         raise FileRejected(f"{UNREADABLE}: binary data")
     return "csv"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a BOM: NUL bytes in (almost) every other position."""
+    sample = head[:2048]
+    if len(sample) < 16 or b"\x00" not in sample:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    return max(even.count(0) / len(even), odd.count(0) / len(odd)) > 0.3
 
 
 # ----------------------------------------------------------------------------- headers

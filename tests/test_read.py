@@ -194,6 +194,8 @@ def test_fast_and_slow_csv_readers_agree(tmp_path, con, monkeypatch):
         ((HEADER_EN + "\n1,2020-10,\x80\xff,1\n").encode("latin-1"), "cannot decode the text (not UTF-8 or GB18030)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a readable table: a PNG image"),
         (b"\x00\x01\x02\x03binary", "not a readable table: binary data"),
+        ((HEADER_EN + "\n1,2020-10,a,1\n").encode("utf-16"), "cannot decode the text (not UTF-8 or GB18030)"),
+        ((HEADER_EN + "\n1,2020-10,a,1\n").encode("utf-16-le"), "cannot decode the text (not UTF-8 or GB18030)"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "not a readable table: old Excel"),
         ("机构编码,服务项目\n1,a\n".encode(), "missing required column(s): month, units"),
         (
