@@ -29,6 +29,7 @@ class BuildResult:
     failed: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
     skipped: int = 0
+    errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     snapshot: str | None = None
 
@@ -111,34 +112,40 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
                     errors.append(line.strip())
                 continue
             info, data = msg.get("info", {}), msg.get("data", {})
-            name = info.get("name")
-            if name == "NodeFinished":
-                node = data.get("node_info", {})
-                status = (node.get("node_status") or "").lower()
-                label = node.get("unique_id", "?").split(".", 1)[-1] if node.get("resource_type") in ("test", "unit_test") else node.get("node_relation", {}).get("relation_name") or node.get("unique_id", "?")
+            name = info.get("name") or ""
+            if name.startswith("Log") and name.endswith("Result") and "node_info" in data:
+                node = data["node_info"]
+                status = str(data.get("status") or node.get("node_status") or "").lower()
                 kind = node.get("resource_type", "node")
-                secs = data.get("run_result", {}).get("execution_time") or 0
-                done = result.ok + len(result.failed) + len(result.warned) + result.skipped + 1
-                if status in ("success", "pass"):
+                label = node.get("node_name") or node.get("unique_id", "?")
+                total = int(data.get("total") or data.get("num_models") or total or 0)
+                secs = float(data.get("execution_time") or 0)
+                if status in ("success", "pass", "ok") or status.startswith(("ok", "insert", "create", "select")):
                     result.ok += 1
                     word = "ok"
                 elif status == "warn":
-                    result.warned.append(label)
+                    result.warned.append(f"{kind} {label}")
                     word = "WARN"
-                elif status == "skipped":
+                elif status in ("skipped", "skip"):
                     result.skipped += 1
                     word = "skipped"
                 else:
-                    result.failed.append(f"{kind} {label}: {data.get('run_result', {}).get('message') or status}")
+                    failures = data.get("num_failures")
+                    why = f"{failures} failing row(s)" if failures else status
+                    result.failed.append(f"{kind} {label}: {why}")
                     word = "FAILED"
-                echo(f"  [{done}/{total or '?'}] {word:<7} {kind:<9} {label} ({float(secs):.1f}s)")
+                index = data.get("index") or (result.ok + len(result.failed) + len(result.warned) + result.skipped)
+                echo(f"  [{index}/{total or '?'}] {word:<7} {kind:<9} {label} ({secs:.1f}s)")
             elif name == "ConcurrencyLine":
-                total = int(data.get("num_nodes") or 0)
-                echo(f"dbt {command}: {total} nodes")
+                total = int(data.get("node_count") or 0)
+                echo(f"dbt {command}: {total} nodes on {data.get('num_threads', '?')} threads")
+            elif name in ("RunResultError", "RunResultFailure", "RunResultErrorNoMessage") and data.get("msg"):
+                errors.append(str(data["msg"]).strip().splitlines()[0])
             elif info.get("level") == "error" and info.get("msg"):
-                errors.append(info["msg"])
+                errors.append(str(info["msg"]).strip().splitlines()[0])
         code = proc.wait()
     result.seconds = time.perf_counter() - started
+    result.errors = errors
     if code != 0 and not result.failed:
         detail = errors[-1] if errors else f"dbt exited with code {code}"
         raise BuildFailed(f"dbt {command} failed: {detail}")
@@ -154,7 +161,7 @@ def build(echo=None) -> BuildResult:
         prepare_warehouse()
         result = run_dbt("build", echo=echo)
         if result.failed:
-            lines = "\n  ".join(result.failed[:10])
+            lines = "\n  ".join(result.failed[:10] + result.errors[:5])
             raise BuildFailed(
                 f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
                 f"(the published warehouse was left unchanged):\n  {lines}"
