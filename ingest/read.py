@@ -159,7 +159,8 @@ def _looks_utf16(head: bytes) -> bool:
     if len(sample) < 16 or b"\x00" not in sample:
         return False
     even, odd = sample[0::2], sample[1::2]
-    return max(even.count(0) / len(even), odd.count(0) / len(odd)) > 0.3
+    ratios = sorted((even.count(0) / len(even), odd.count(0) / len(odd)))
+    return ratios[1] > 0.3 and ratios[0] < 0.05  # zero-padded binary has NULs in both positions
 
 
 # ----------------------------------------------------------------------------- headers
