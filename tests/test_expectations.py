@@ -212,3 +212,29 @@ def test_exported_suites_are_in_sync():
     stale = sorted(name for name in want if have[name] != want[name])
     assert not stale, f"out of date (run: python -m expectations.export): {stale}"
     assert set(want) == {f"{f}.json" for f in load_contract().feeds}
+
+
+def test_strict_between_on_integer_and_decimal_columns(tmp_path):
+    """fund_budgets: min_exclusive (> 0) on BIGINT and DECIMAL, min (≥ 0) on DECIMAL."""
+    db = tmp_path / "fb.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(
+        """CREATE TABLE typed AS SELECT community_id, CAST(year AS INTEGER) AS year,
+                  CAST(insured_residents AS BIGINT) AS insured_residents,
+                  CAST(pooled_fund AS DECIMAL(18,2)) AS pooled_fund, CAST(risk_reserve AS DECIMAL(18,2)) AS risk_reserve,
+                  CAST(quality_reserve AS DECIMAL(18,2)) AS quality_reserve,
+                  CAST(critical_illness AS DECIMAL(18,2)) AS critical_illness, CAST(budget AS DECIMAL(18,2)) AS budget,
+                  CAST(_row_number AS BIGINT) AS _row_number
+           FROM (VALUES ('C1', 2021, 10, 100.0, 1, 1, 1, 97, 1),
+                        ('C2', 2021, 0, 0.0, 0, 0, 0, 0.01, 2),
+                        ('C3', 2021, 5, 10.5, -0.01, 0, 0, 10.51, 3)
+           ) v(community_id, year, insured_residents, pooled_fund, risk_reserve, quality_reserve, critical_illness,
+               budget, _row_number)"""
+    )
+    con.close()
+    got = {r.expectation: (r.success, r.unexpected_count, r.exception) for r in validate(db, "fund_budgets", [])}
+    assert got["fund_budgets.insured_residents.between"] == (False, 1, None)  # 0 is not > 0
+    assert got["fund_budgets.pooled_fund.between"] == (False, 1, None)
+    assert got["fund_budgets.budget.between"] == (True, 0, None)  # 0.01 > 0
+    assert got["fund_budgets.risk_reserve.between"] == (False, 1, None)  # -0.01 < 0
+    assert got["fund_budgets.quality_reserve.between"] == (True, 0, None)  # 0 ≥ 0
