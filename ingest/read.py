@@ -124,13 +124,20 @@ def read_source(
     kind = _sniff(head, path)
     try:
         if kind == "xlsx":
-            return _read_xlsx(path, spec, con, progress)
-        if kind == "parquet":
-            return _read_parquet(path, spec, con, progress, tail)
-        return _read_csv(path, spec, con, progress, size, tail)
+            result = _read_xlsx(path, spec, con, progress)
+        elif kind == "parquet":
+            result = _read_parquet(path, spec, con, progress, tail)
+        else:
+            result = _read_csv(path, spec, con, progress, size, tail)
     except FileRejected:
         con.execute("DROP TABLE IF EXISTS source")
         raise
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("csv", "xlsx", "parquet") and suffix != kind:
+        result.warnings.insert(
+            0, f"the file is named .{suffix} but holds {kind.upper()} data; it was read as {kind.upper()}"
+        )
+    return result
 
 
 def _sniff(head: bytes, path: Path) -> str:
@@ -586,16 +593,19 @@ def _open_workbook(path: Path):
         raise FileRejected(f"{UNREADABLE}: {exc}") from exc
     if "xl/workbook.xml" not in names:
         raise FileRejected(f"{UNREADABLE}: a ZIP archive that is not an Excel .xlsx workbook")
+    fh = open(path, "rb")  # noqa: SIM115 - closed by _read_xlsx; a file object: openpyxl then accepts any suffix
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(fh, read_only=True, data_only=True), fh
     except zipfile.BadZipFile as exc:
+        fh.close()
         raise FileRejected(TRUNCATED) from exc
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+        fh.close()
         raise FileRejected(f"{UNREADABLE}: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
-    wb = _open_workbook(path)
+    wb, fh = _open_workbook(path)
     try:
         if not wb.worksheets:
             raise FileRejected(f"{UNREADABLE}: the workbook has no worksheet")
@@ -613,6 +623,7 @@ def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
             raise FileRejected(f"{UNREADABLE}: {type(exc).__name__}: {exc}") from exc
     finally:
         wb.close()
+        fh.close()
 
 
 def _read_sheet(ws, spec: Feed, con, progress, epoch) -> ReadResult:

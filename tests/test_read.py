@@ -373,3 +373,13 @@ def test_parquet_rejections(tmp_path, con):
     )
     with pytest.raises(FileRejected, match="two headers map to the same column: units and 服务量 → units"):
         read_source(dup, FEED, con)
+
+
+def test_content_decides_the_format_with_a_warning(tmp_path, con):
+    p = write(tmp_path, "a.xlsx", f"{HEADER_EN}\n1,2020-10,a,1\n")
+    r = read_source(p, FEED, con)
+    assert r.format == "csv" and r.rows_read == 1
+    assert r.warnings[0] == "the file is named .xlsx but holds CSV data; it was read as CSV"
+    x = _xlsx(tmp_path / "x.csv", [HEADER_EN.split(","), [1, "2020-10", "a", 1]])
+    r = read_source(x, FEED, con)
+    assert r.format == "xlsx" and r.rows_read == 1 and "holds XLSX data" in r.warnings[0]
