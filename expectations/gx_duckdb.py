@@ -19,6 +19,7 @@ patched GX really returns metrics on DuckDB, so an upgrade that breaks the fix f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -108,5 +109,7 @@ def context():
             logging.getLogger("great_expectations").setLevel(logging.ERROR)
             ctx = gx.get_context(mode="ephemeral")
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+            with contextlib.suppress(Exception):  # no usage analytics (offline service)
+                ctx.enable_analytics(False)
             _context = ctx
         return _context
