@@ -610,6 +610,9 @@ def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
         if not wb.worksheets:
             raise FileRejected(f"{UNREADABLE}: the workbook has no worksheet")
         ws = wb.worksheets[0]
+        # The sheet's stored <dimension> may be wrong (some exporters write A1:A1); without this
+        # openpyxl would silently read only that range.
+        ws.reset_dimensions()
         epoch = _excel_epoch(wb)
         try:
             return _read_sheet(ws, spec, con, progress, epoch)

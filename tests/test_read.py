@@ -383,3 +383,20 @@ def test_content_decides_the_format_with_a_warning(tmp_path, con):
     x = _xlsx(tmp_path / "x.csv", [HEADER_EN.split(","), [1, "2020-10", "a", 1]])
     r = read_source(x, FEED, con)
     assert r.format == "xlsx" and r.rows_read == 1 and "holds XLSX data" in r.warnings[0]
+
+
+def test_xlsx_wrong_stored_dimension_does_not_cut_rows(tmp_path, con):
+    import re
+    import zipfile
+
+    good = _xlsx(tmp_path / "g.xlsx", [HEADER_EN.split(",")] + [[i, "2020-10", "a", i] for i in range(10)])
+    bad = tmp_path / "dim.xlsx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:B2"/>', data)
+            zout.writestr(item, data)
+    r = read_source(bad, FEED, con)
+    assert r.rows_read == 10
+    assert rows(con)[-1] == ("9", "2020-10", "a", "9", 10, None)
