@@ -154,7 +154,8 @@ def scorecard_matrix(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: 
             for o in orgs:
                 tds.append(kpi_cell(by_key.get((k["kpi_code"], o.level, o.id)), k["unit"], lang))
             body.append(html.Tr(tds, **{"data-kpi": k["kpi_code"]}))
-    return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="scorecard", id=table_id)
+    cls = "scorecard narrow" if len(orgs) <= 2 else "scorecard"
+    return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className=cls, id=table_id)
 
 
 def scorecard_list(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: str, *, row_link, table_id: str):
@@ -169,7 +170,7 @@ def scorecard_list(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: st
         name = dcc.Link(o.name, href=link, id=f"drill-{o.level}-{o.id}") if link else o.name
         body.append(html.Tr([html.Td(name, className="kpi-name")] + [
             kpi_cell(by_key.get((k["kpi_code"], o.level, o.id)), k["unit"], lang) for k in ks]))
-    return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="scorecard", id=table_id)
+    return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="scorecard org-list", id=table_id)
 
 
 def grid(df: pd.DataFrame, grid_id: str, labels: dict[str, str] | None = None, height: int = 420,

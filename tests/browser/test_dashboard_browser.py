@@ -75,17 +75,34 @@ def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
     assert "current" in heads[0].get_attribute("class")  # the city column comes first
     assert "市" in heads[0].text
     driver.save_screenshot(str(shots / "scorecard.png"))
-    # city → county
-    county = _first_id(driver, "drill-county-")
-    _click(driver, f"#drill-county-{county}")
-    _wait_for(lambda: _q(driver).get("org") == county, what="county URL")
+    # city → county (the first county that has a medical community)
+    start = driver.current_url
+    counties = [e.get_attribute("id")[len("drill-county-"):]
+                for e in driver.find_elements("css selector", "a[id^='drill-county-']")]
+    assert counties
+    community = None
+    for county in counties:
+        if driver.current_url != start:
+            driver.get(start)
+            _wait(driver, f"#drill-county-{county}")
+            _settle(driver)
+        _click(driver, f"#drill-county-{county}")
+        _wait_for(lambda c=county: _q(driver).get("org") == c, what="county URL")
+        _wait(driver, f"#crumb-county-{county}")
+        _settle(driver)
+        links = driver.find_elements("css selector", "a[id^='drill-community-']")
+        if links:
+            community = links[0].get_attribute("id")[len("drill-community-"):]
+            break
+    assert community, "no county with a medical community"
     # county → community
-    community = _first_id(driver, "drill-community-")
-    _settle(driver)
     _click(driver, f"#drill-community-{community}")
     _wait_for(lambda: _q(driver).get("org") == community, what="community URL")
     facility = _first_id(driver, "drill-facility-")
     _settle(driver)
+    driver.execute_script("document.getElementById(arguments[0]).scrollIntoView({block: 'start'});"
+                          "window.scrollBy(0, -160);", f"drill-facility-{facility}")
+    time.sleep(0.3)
     driver.save_screenshot(str(shots / "scorecard-community.png"))
     # community → facility
     _click(driver, f"#drill-facility-{facility}")
