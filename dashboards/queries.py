@@ -76,6 +76,7 @@ class Queries:
         self._con = con
         self._own = con is None
         self._orgs: pd.DataFrame | None = None
+        self._org_index: dict[tuple[str, str], dict] | None = None
         self._tables: set[tuple[str, str]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
@@ -129,12 +130,14 @@ class Queries:
             self._orgs = df
         return self._orgs
 
+    def _row(self, level: str, org_id: str) -> dict | None:
+        if self._org_index is None:
+            self._org_index = {(r["org_level"], r["org_id"]): r for r in self.orgs().to_dict("records")}
+        return self._org_index.get((level, str(org_id)))
+
     def org(self, level: str, org_id: str) -> Org | None:
-        o = self.orgs()
-        hit = o[(o.org_level == level) & (o.org_id == str(org_id))]
-        if hit.empty:
-            return None
-        return Org(level, str(org_id), str(hit.iloc[0]["name"]))
+        r = self._row(level, org_id)
+        return None if r is None else Org(level, str(org_id), str(r["name"]))
 
     def name(self, level: str, org_id: str) -> str:
         o = self.org(level, org_id)
@@ -151,17 +154,15 @@ class Queries:
         return self.city()
 
     def county_of(self, level: str, org_id: str) -> str | None:
-        o = self.orgs()
         if level == "county":
             return org_id
-        hit = o[(o.org_level == level) & (o.org_id == str(org_id))]
-        if hit.empty:
+        r = self._row(level, org_id)
+        if r is None:
             return None
-        r = hit.iloc[0]
-        if level == "community" or level == "township":
-            return str(r.parent_id) if r.parent_level == "county" else str(org_id)[:6]
+        if level in ("community", "township"):
+            return str(r["parent_id"]) if r["parent_level"] == "county" else str(org_id)[:6]
         if level == "facility":
-            return str(r.county_code) if r.county_code else None
+            return str(r["county_code"]) if isinstance(r["county_code"], str) and r["county_code"] else None
         return None
 
     def in_scope(self, level: str, org_id: str) -> bool:
@@ -202,7 +203,6 @@ class Queries:
         """Breadcrumb trail from the scope root down to the org."""
         trail: list[Org] = []
         cur: tuple[str, str] | None = (level, str(org_id))
-        o = self.orgs()
         while cur is not None:
             org = self.org(*cur)
             if org is None:
@@ -213,8 +213,9 @@ class Queries:
                 break
             lvl, oid = cur
             if lvl == "facility":
-                r = o[(o.org_level == "facility") & (o.org_id == oid)].iloc[0]
-                cur = ("community", str(r.community_id)) if r.community_id else ("county", str(r.county_code))
+                r = self._row("facility", oid)
+                comm = r["community_id"] if isinstance(r["community_id"], str) and r["community_id"] else None
+                cur = ("community", comm) if comm else ("county", str(r["county_code"]))
             elif lvl == "township":
                 comm = self.community_of_township(oid)
                 cur = ("community", comm) if comm else ("county", self.county_of("township", oid))
