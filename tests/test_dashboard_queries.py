@@ -136,13 +136,26 @@ def test_dictionary_and_last_load(dash_home):
         assert q.last_load(["encounters"]) is not None
 
 
-def test_new_snapshot_is_seen_without_restart(dash_home):
-    with Queries() as q:
-        before = q.months()
-    build_snapshot(dash_home, seed=11)
-    with Queries() as q:
-        assert q.months() == before
-        assert q.con.execute("SELECT count(*) FROM marts.kpi_values").fetchone()[0] > 0
+def test_new_snapshot_is_seen_without_restart(tmp_path, monkeypatch):
+    """A new publish (CURRENT repointed) is read by the next request of the same process."""
+    from dashboards.app import create_app, render
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("MEDCOM_HOME", str(home))
+    build_snapshot(home, seed=1)
+    create_app()  # a running app: nothing is cached across requests
+
+    def city_value():
+        with Queries() as q:
+            c = q.cells([q.root()], date(2021, 6, 1), "month")
+            return c.set_index("kpi_code").value["in_county_visit_rate"]
+
+    before = city_value()
+    _, page_before = render("/", "?month=2021-06")
+    build_snapshot(home, seed=2)
+    assert city_value() != before
+    _, page_after = render("/", "?month=2021-06")
+    assert str(page_before.to_plotly_json()) != str(page_after.to_plotly_json())
 
 
 def test_parse_month():
