@@ -56,6 +56,12 @@ class Org:
     name: str
 
 
+# DuckDB shares one database instance per file and process and refuses a second connection with
+# a different configuration; the SQL page's sandbox opens the same snapshot with {"threads": 2},
+# so the pages must use the same settings or concurrent requests fail.
+READER_SETTINGS = {"threads": 2}
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """Read-only connection to the current published snapshot."""
     try:
@@ -64,7 +70,7 @@ def connect() -> duckdb.DuckDBPyConnection:
         connect_reader = None
     if connect_reader is not None:
         try:
-            return connect_reader()
+            return connect_reader(dict(READER_SETTINGS))
         except MedcomError as exc:
             raise NoWarehouse(str(exc)) from None
     raise NoWarehouse("no published warehouse yet")  # pragma: no cover

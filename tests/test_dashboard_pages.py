@@ -219,3 +219,14 @@ def test_many_member_facilities_become_a_list(dash_home, monkeypatch):
     assert len(tables) == 3  # the community, its facilities as rows, its townships
     text = _json(tables[1])
     assert "drill-facility-F4110251001" in text and "医师电子化注册率" in text
+
+
+def test_pages_and_sql_sandbox_can_run_concurrently(dash_home):
+    """A page holding its connection while the SQL page queries the same snapshot (threaded server)."""
+    from dashboards.pages.sql import execute
+
+    with Queries() as q:
+        assert q.months()
+        grid, status = execute("SELECT 42 AS answer", "en")
+        assert grid.rowData == [{"answer": 42}]
+        assert q.kpis() is not None
