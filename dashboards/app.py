@@ -67,6 +67,10 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
             page = page_fn(q, p, lang)
     except NoWarehouse:
         page = html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
+    except Exception as exc:  # one bad view must not take the page down: say so, log the detail
+        log.exception("dashboard page %s?%s failed", path, search)
+        page = html.Div(f"{'页面出错' if lang == 'zh' else 'This view failed'}: {type(exc).__name__}: {exc}",
+                        className="error", id="page-error")
     return header(path, p, lang, scope), page
 
 

@@ -30,7 +30,7 @@ def _json(c) -> str:
 def test_pages_render_on_the_built_city(city_env, path, lang):
     _, page = render(path, f"?lang={lang}")
     text = _json(page)
-    assert "no-warehouse" not in text and "no_data_month" not in text
+    assert "no-warehouse" not in text and "page-error" not in text
 
 
 def test_drill_path_on_the_built_city(city_env):

@@ -53,7 +53,7 @@ def test_every_page_renders(dash_home, path, lang):
     text = _json(head) + _json(page)
     assert ("绩效看板" in text) == (lang == "zh")
     assert ("Scorecard" in text) == (lang == "en")
-    assert "no-warehouse" not in text
+    assert "no-warehouse" not in text and "page-error" not in text
 
 
 def test_no_warehouse_message(tmp_path, monkeypatch):

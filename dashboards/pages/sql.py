@@ -38,12 +38,15 @@ def layout(q: Queries, p: dict, lang: str):
 
 def execute(sql: str, lang: str, max_rows: int = 10_000):
     """Run the query; returns (results component, status text). Errors are shown in plain words."""
-    from warehouse.sandbox import QueryRejected
+    import duckdb
+
+    from medcom.errors import MedcomError
 
     try:
         res = run_sql(sql, max_rows=max_rows)
-    except QueryRejected as exc:
-        return html.Div(str(exc), className="error", id="sql-error"), ""
+    except (MedcomError, duckdb.Error) as exc:  # QueryRejected is a MedcomError
+        return html.Div(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, className="error",
+                        id="sql-error"), ""
     df = pd.DataFrame(res.rows, columns=_unique(res.columns))
     status = t("rows_returned", lang, n=len(df), s=res.elapsed)
     if res.truncated:
