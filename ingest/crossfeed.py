@@ -200,7 +200,7 @@ def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
         )
         sel += ["k.unit AS _kpi_unit"]
     if feed_name == "encounters":
-        sel.append(f"{_CITY4} AS _city4")
+        sel.append("{city4} AS _city4")
     return sel, joins
 
 
@@ -230,6 +230,9 @@ def enrich(con: duckdb.DuckDBPyConnection, feed_name: str, base_sql: str | None 
             )
             con.execute("CREATE OR REPLACE TABLE self_idx AS SELECT 0 AS i")
     sel, joins = helper_columns(feed_name)
+    if feed_name == "encounters":  # a constant: computed once, not per row
+        city4 = con.execute(f"SELECT {_CITY4}").fetchone()[0]
+        sel = [x.replace("{city4}", "CAST(NULL AS VARCHAR)" if city4 is None else f"'{city4}'") for x in sel]
     base = f"({base_sql})" if base_sql else "typed"
     inner = "SELECT t.*" + "".join(", " + x for x in sel) + f" FROM {base} t " + " ".join(joins)
     cov = coverage_sql(feed_name)

@@ -11,7 +11,6 @@ a join, so a 2-million-row file costs one pass plus one hash per distinct patien
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import re
@@ -60,26 +59,23 @@ def _udf(key: bytes):
 def build_pid_map(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str | None:
     """Temp table `_pid_map_<column>(v, h)`: normalised resident ID → HMAC hex, for the distinct
     IDs of `table.column`. Returns its name, or None when the column holds no resident ID."""
-    key = secret()
-    fname = "_medcom_hmac"
-    with contextlib.suppress(Exception):  # not registered yet
-        con.remove_function(fname)
-    con.create_function(fname, _udf(key), [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
     col = f'"{column}"'
     norm = f"upper(trim({col}))"
-    name = f"_pid_map_{column}"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT v, {fname}(v) AS h FROM (
-            SELECT DISTINCT {norm} AS v FROM {table}
-            WHERE {col} IS NOT NULL AND regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}')
-        )"""
-    )
-    with contextlib.suppress(Exception):
-        con.remove_function(fname)
-    if not con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]:
-        con.execute(f"DROP TABLE {name}")
+    ids = con.execute(
+        f"""SELECT DISTINCT {norm} AS v FROM {table}
+        WHERE {col} IS NOT NULL AND regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}')"""
+    ).to_arrow_table()
+    if ids.num_rows == 0:
         return None
+    hashed = _udf(secret())(ids.column("v"))
+    mapping = pa.table({"v": ids.column("v"), "h": hashed})
+    name = f"_pid_map_{column}"
+    view = f"_pid_arrow_{column}"
+    con.register(view, mapping)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT v, h FROM {view}")
+    finally:
+        con.unregister(view)
     return name
 
 

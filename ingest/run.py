@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import secrets
 import shutil
 import sys
@@ -63,6 +64,7 @@ class FileOutcome:
     warnings: list[str] = field(default_factory=list)
     dq_results: list = field(default_factory=list)
     scratch_ready: bool = False  # scratch has tables `typed`, `reasons` and `quar`
+    timings: dict[str, float] = field(default_factory=dict)
     typed_sql: str | None = None  # activity feeds: `typed` is built in one pass by `enrich`
     typed_ready: bool = False
 
@@ -162,7 +164,9 @@ class _Run:
         try:
             copy_refs(con, self.wh, o.alias)
             con.execute(f"USE {o.alias}")
+            t0 = time.monotonic()
             rr = read_source(o.path, o.feed, con, progress=Progress(o.display_name), tmp_dir=self.tmp)
+            o.timings["read"] = time.monotonic() - t0
             o.rows_read = rr.rows_read
             o.warnings += list(rr.warnings or [])
             if rr.rows_read == 0:
@@ -190,7 +194,9 @@ class _Run:
         spec = load_contract().feeds[o.feed]
         con.execute(f"USE {o.alias}")
         try:
+            t0 = time.monotonic()
             enrich(con, o.feed, base_sql=o.typed_sql)
+            o.timings["normalise"] = time.monotonic() - t0
             if o.typed_sql is not None:
                 con.execute("DROP TABLE IF EXISTS source")
                 for t in [
@@ -205,7 +211,9 @@ class _Run:
             if spec.identity:
                 con.execute(f"CREATE TABLE IF NOT EXISTS runctx.ids_{o.feed} (identity VARCHAR)")
                 run_ids = f"runctx.ids_{o.feed}"
+            t0 = time.monotonic()
             evaluate(con, checks, run_ids=run_ids)
+            o.timings["checks"] = time.monotonic() - t0
             invalid = con.execute("SELECT count(*) FROM reasons").fetchone()[0]
             first = con.execute(
                 f"SELECT 'row ' || _row_number || ': ' || reason FROM reasons "
@@ -251,7 +259,9 @@ class _Run:
         finally:
             con.execute(f"USE {self.wh}")
         con.execute(f"DETACH {o.alias}")
+        t0 = time.monotonic()
         self.validate(o, checks)
+        o.timings["expectations"] = time.monotonic() - t0
 
     def validate(self, o: FileOutcome, checks: list[Check]) -> None:
         try:
@@ -280,7 +290,14 @@ class _Run:
                 build_peers(self.con, feed, [o.alias for o in ready])
             for o in ready:
                 self.check(o, checks)
+        t0 = time.monotonic()
         commit_feed(self.con, feed, outs, self.run_id)
+        load_time = time.monotonic() - t0
+        if os.environ.get("MEDCOM_INGEST_TIMING"):
+            for o in outs:
+                parts = ", ".join(f"{k} {v:.1f}s" for k, v in o.timings.items())
+                print(f"  timing {o.display_name}: {parts}", file=sys.stderr, flush=True)
+            print(f"  timing {feed}: load transaction {load_time:.1f}s", file=sys.stderr, flush=True)
         for o in outs:
             print(verdict_line(o), file=self.out, flush=True)
             for w in o.warnings:
