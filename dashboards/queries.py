@@ -552,16 +552,16 @@ class Queries:
 
     # -- SQL page ---------------------------------------------------------------------------
     def dictionary(self) -> pd.DataFrame:
+        """Every column of the snapshot (marts and audit first) with dbt's descriptions when present."""
         df = self.df(
             "SELECT table_schema AS schema, table_name AS \"table\", column_name AS \"column\", data_type AS type "
             "FROM information_schema.columns WHERE table_schema NOT IN ('information_schema', 'pg_catalog') "
-            "AND table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position")
+            "AND table_catalog = current_database() ORDER BY CASE table_schema WHEN 'marts' THEN 0 "
+            "WHEN 'audit' THEN 1 ELSE 2 END, table_schema, table_name, ordinal_position")
         desc = dbt_descriptions()
-        df["description"] = [
-            desc.get((s, t, c)) or desc.get((s, t, None)) or "" if i == 0 or df.iloc[i - 1]["table"] != t
-            else desc.get((s, t, c), "")
-            for i, (s, t, c) in enumerate(zip(df.schema, df["table"], df["column"], strict=False))
-        ]
+        keys = list(zip(df.schema, df["table"], df["column"], strict=False))
+        df["description"] = [desc.get(k, "") for k in keys]
+        df["table_description"] = [desc.get((s_, t_, None), "") for s_, t_, _ in keys]
         return df
 
 

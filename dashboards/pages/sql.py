@@ -20,7 +20,8 @@ EXAMPLE = ("SELECT o.name, k.period, k.value, k.target, k.status\nFROM marts.kpi
 def layout(q: Queries, p: dict, lang: str):
     d = q.dictionary()
     labels = {"schema": t("schema", lang), "table": t("table", lang), "column": t("column", lang),
-              "type": t("type", lang), "description": t("description", lang)}
+              "type": t("type", lang), "description": t("description", lang),
+              "table_description": t("table", lang) + " · " + t("description", lang)}
     return html.Div([
         html.H2(t("sql_title", lang)),
         html.Div([
