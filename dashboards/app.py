@@ -23,8 +23,14 @@ from dashboards.queries import NoWarehouse, Queries, Scope, parse_month
 log = logging.getLogger("medcom.dashboard")
 ASSETS = Path(__file__).resolve().parent / "assets"
 
-NAV = [("/", "nav_scorecard"), ("/kpi", "nav_kpi"), ("/fund", "nav_fund"), ("/supervision", "nav_supervision"),
-       ("/quality", "nav_quality"), ("/sql", "nav_sql")]
+NAV = [
+    ("/", "nav_scorecard"),
+    ("/kpi", "nav_kpi"),
+    ("/fund", "nav_fund"),
+    ("/supervision", "nav_supervision"),
+    ("/quality", "nav_quality"),
+    ("/sql", "nav_sql"),
+]
 # query parameters that survive when moving between pages
 CARRY = ("lang", "month", "pt")
 
@@ -34,19 +40,48 @@ def header(pathname: str, p: dict, lang: str, scope: Scope):
     links = []
     for path, key in NAV:
         active = (pathname or "/") == path
-        links.append(dcc.Link(t(key, lang), href=href(path, carry), id=f"nav-{key[4:]}",
-                              className="nav-link active" if active else "nav-link"))
-    switch = html.Div([
-        dcc.Link("中文", href=href(pathname or "/", p, lang="zh"), id="lang-zh",
-                 className="lang active" if lang == "zh" else "lang"),
-        html.Span("|", className="lang-sep"),
-        dcc.Link("English", href=href(pathname or "/", p, lang="en"), id="lang-en",
-                 className="lang active" if lang == "en" else "lang"),
-    ], className="lang-switch")
+        links.append(
+            dcc.Link(
+                t(key, lang),
+                href=href(path, carry),
+                id=f"nav-{key[4:]}",
+                className="nav-link active" if active else "nav-link",
+            )
+        )
+    switch = html.Div(
+        [
+            dcc.Link(
+                "中文",
+                href=href(pathname or "/", p, lang="zh"),
+                id="lang-zh",
+                className="lang active" if lang == "zh" else "lang",
+            ),
+            html.Span("|", className="lang-sep"),
+            dcc.Link(
+                "English",
+                href=href(pathname or "/", p, lang="en"),
+                id="lang-en",
+                className="lang active" if lang == "en" else "lang",
+            ),
+        ],
+        className="lang-switch",
+    )
     scope_txt = f"{t('scope', lang)}: {scope.county}" if scope.county else ""
-    return html.Div([html.Div([html.Span("医", className="logo"), html.Span(t("app_title", lang), className="brand"),
-                               html.Span(scope_txt, className="scope")], className="brand-wrap"),
-                     html.Nav(links, className="nav"), switch], className="topbar")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span("医", className="logo"),
+                    html.Span(t("app_title", lang), className="brand"),
+                    html.Span(scope_txt, className="scope"),
+                ],
+                className="brand-wrap",
+            ),
+            html.Nav(links, className="nav"),
+            switch,
+        ],
+        className="topbar",
+    )
 
 
 def render(pathname: str | None, search: str | None, scope: Scope | None = None):
@@ -57,8 +92,14 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
     p = params(search)
     lang = norm_lang(p.get("lang"))
     path = (pathname or "/").rstrip("/") or "/"
-    pages = {"/": scorecard.layout, "/kpi": kpi.layout, "/fund": fund.layout, "/supervision": supervision.layout,
-             "/quality": quality.layout, "/sql": sql.layout}
+    pages = {
+        "/": scorecard.layout,
+        "/kpi": kpi.layout,
+        "/fund": fund.layout,
+        "/supervision": supervision.layout,
+        "/quality": quality.layout,
+        "/sql": sql.layout,
+    }
     page_fn = pages.get(path)
     if page_fn is None:
         return header(path, p, lang, scope), html.Div("404", className="empty")
@@ -69,8 +110,11 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
         page = html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
     except Exception as exc:  # one bad view must not take the page down: say so, log the detail
         log.exception("dashboard page %s?%s failed", path, search)
-        page = html.Div(f"{'页面出错' if lang == 'zh' else 'This view failed'}: {type(exc).__name__}: {exc}",
-                        className="error", id="page-error")
+        page = html.Div(
+            f"{'页面出错' if lang == 'zh' else 'This view failed'}: {type(exc).__name__}: {exc}",
+            className="error",
+            id="page-error",
+        )
     return header(path, p, lang, scope), page
 
 
@@ -120,41 +164,67 @@ def sql_download(kind: str, sql_text: str) -> dict | None:
 
 def create_app(scope: Scope | None = None) -> Dash:
     scope = scope or Scope.from_env()
-    app = Dash(__name__, title="医共体绩效监测", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
-               update_title=None, compress=False)
-    app.layout = html.Div([
-        dcc.Location(id="url", refresh=False),
-        html.Div(id="header"),
-        html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=400), className="main"),
-    ])
+    app = Dash(
+        __name__,
+        title="医共体绩效监测",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        compress=False,
+    )
+    app.layout = html.Div(
+        [
+            dcc.Location(id="url", refresh=False),
+            html.Div(id="header"),
+            html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=400), className="main"),
+        ]
+    )
 
-    @app.callback(Output("header", "children"), Output("page", "children"), Input("url", "pathname"),
-                  Input("url", "search"))
+    @app.callback(
+        Output("header", "children"), Output("page", "children"), Input("url", "pathname"), Input("url", "search")
+    )
     def _route(pathname, search):
         return render(pathname, search, scope)
 
-    @app.callback(Output("url", "search"), Input({"type": "qp", "name": ALL}, "value"),
-                  State({"type": "qp", "name": ALL}, "id"), State("url", "search"), prevent_initial_call=True)
+    @app.callback(
+        Output("url", "search"),
+        Input({"type": "qp", "name": ALL}, "value"),
+        State({"type": "qp", "name": ALL}, "id"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
     def _controls(values, ids, search):
         if not ctx.triggered_id:
             return no_update
         new = update_search(values, ids, search)
         return no_update if new == (search or "") else new
 
-    @app.callback(Output("sc-download", "data"), Input("sc-export", "n_clicks"), State("url", "search"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("sc-download", "data"), Input("sc-export", "n_clicks"), State("url", "search"), prevent_initial_call=True
+    )
     def _export(n, search):
         return export_scorecard(search, scope) if n else no_update
 
-    @app.callback(Output("sql-results", "children"), Output("sql-status", "children"), Input("sql-run", "n_clicks"),
-                  State("sql-text", "value"), State("url", "search"), prevent_initial_call=True)
+    @app.callback(
+        Output("sql-results", "children"),
+        Output("sql-status", "children"),
+        Input("sql-run", "n_clicks"),
+        State("sql-text", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
     def _sql(n, text, search):
         from dashboards.pages.sql import execute
 
         return execute(text or "", norm_lang(params(search).get("lang")))
 
-    @app.callback(Output("sql-download", "data"), Input("sql-csv", "n_clicks"), Input("sql-xlsx", "n_clicks"),
-                  State("sql-text", "value"), prevent_initial_call=True)
+    @app.callback(
+        Output("sql-download", "data"),
+        Input("sql-csv", "n_clicks"),
+        Input("sql-xlsx", "n_clicks"),
+        State("sql-text", "value"),
+        prevent_initial_call=True,
+    )
     def _sql_dl(n_csv, n_xlsx, text):
         kind = "csv" if ctx.triggered_id == "sql-csv" else "xlsx"
         return sql_download(kind, text or "") or no_update
@@ -193,5 +263,4 @@ def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
     app.run(host=host, port=port, debug=False, threaded=True)
 
 
-__all__ = ["create_app", "serve", "render", "update_search", "export_scorecard", "sql_download", "parse_month",
-           "dash"]
+__all__ = ["create_app", "serve", "render", "update_search", "export_scorecard", "sql_download", "parse_month", "dash"]

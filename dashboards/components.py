@@ -20,10 +20,21 @@ STATUS_COLOURS = {  # background, text
     "insufficient": ("#e9ecef", "#6c757d"),
     "no_data": ("#ffffff", "#9aa0a6"),
 }
-XLSX_STATUS = {"green": "#C6EFCE", "amber": "#FFEB9C", "red": "#FFC7CE", "insufficient": "#E7E6E6",
-               "none": "#F2F2F2", "no_data": "#FFFFFF"}
-UNIT_LABELS = {"fraction": ("%", "%"), "count": ("人次/件", "count"), "yuan": ("元", "yuan"),
-               "per_mille": ("‰", "‰"), "per_100k": ("/10万", "per 100,000")}
+XLSX_STATUS = {
+    "green": "#C6EFCE",
+    "amber": "#FFEB9C",
+    "red": "#FFC7CE",
+    "insufficient": "#E7E6E6",
+    "none": "#F2F2F2",
+    "no_data": "#FFFFFF",
+}
+UNIT_LABELS = {
+    "fraction": ("%", "%"),
+    "count": ("人次/件", "count"),
+    "yuan": ("元", "yuan"),
+    "per_mille": ("‰", "‰"),
+    "per_100k": ("/10万", "per 100,000"),
+}
 
 
 def params(search: str | None) -> dict[str, str]:
@@ -96,8 +107,7 @@ def legend(lang: str):
     items = []
     for s in ("green", "amber", "red", "none", "insufficient", "no_data"):
         bg, fg = STATUS_COLOURS[s]
-        items.append(html.Span(status_label(s, lang), className="legend-item",
-                               style={"background": bg, "color": fg}))
+        items.append(html.Span(status_label(s, lang), className="legend-item", style={"background": bg, "color": fg}))
     return html.Div(items, className="legend")
 
 
@@ -108,16 +118,22 @@ def kpi_cell(row: dict | None, unit: str | None, lang: str):
     bg, fg = STATUS_COLOURS.get(status, STATUS_COLOURS["none"])
     tip = status_label(status, lang)
     if _isnum(row.get("denominator")):
-        tip += f" · {t('numerator', lang)} {fmt_number(row.get('numerator'), 2).rstrip('0').rstrip('.')}" \
-               f" / {t('denominator', lang)} {fmt_number(row.get('denominator'), 2).rstrip('0').rstrip('.')}"
+        tip += (
+            f" · {t('numerator', lang)} {fmt_number(row.get('numerator'), 2).rstrip('0').rstrip('.')}"
+            f" / {t('denominator', lang)} {fmt_number(row.get('denominator'), 2).rstrip('0').rstrip('.')}"
+        )
     note = ""
     if row.get("_note"):
         note = row["_note"]
     return html.Td(
-        [html.Div(fmt_value(row.get("value"), unit, lang), className="cell-value"),
-         html.Div(fmt_target(row.get("target"), row.get("direction"), unit, lang), className="cell-target"),
-         html.Div(note, className="cell-note") if note else None],
-        className=f"cell status-{status}", style={"background": bg, "color": fg}, title=tip,
+        [
+            html.Div(fmt_value(row.get("value"), unit, lang), className="cell-value"),
+            html.Div(fmt_target(row.get("target"), row.get("direction"), unit, lang), className="cell-target"),
+            html.Div(note, className="cell-note") if note else None,
+        ],
+        className=f"cell status-{status}",
+        style={"background": bg, "color": fg},
+        title=tip,
         **{"data-status": status},
     )
 
@@ -126,20 +142,40 @@ def kpi_name(k: dict, lang: str) -> str:
     return str(k["name_zh"] if lang == "zh" else k["name_en"])
 
 
-def scorecard_matrix(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: str, *, header_link,
-                     kpi_link, table_id: str, current=None, level_label=None, show_empty_rows=False):
+def scorecard_matrix(
+    kpis: pd.DataFrame,
+    orgs: list,
+    cells: pd.DataFrame,
+    lang: str,
+    *,
+    header_link,
+    kpi_link,
+    table_id: str,
+    current=None,
+    level_label=None,
+    show_empty_rows=False,
+):
     """KPI rows (grouped by family) × org columns. `header_link(org) -> href | None`."""
     by_key = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
     present = set(cells.kpi_code) if not cells.empty else set()
     head = [html.Th(t("kpi", lang), className="kpi-head")]
     for o in orgs:
         link = header_link(o)
-        label = [html.Div(o.name, className="org-name"),
-                 html.Div(level_label(o) if level_label else "", className="org-level")]
-        cls = "org-head current" if current is not None and (o.level, o.id) == (current.level, current.id) else "org-head"
+        label = [
+            html.Div(o.name, className="org-name"),
+            html.Div(level_label(o) if level_label else "", className="org-level"),
+        ]
+        cls = (
+            "org-head current" if current is not None and (o.level, o.id) == (current.level, current.id) else "org-head"
+        )
         if link:
-            head.append(html.Th(dcc.Link(label, href=link, className="drill-link", id=f"drill-{o.level}-{o.id}"),
-                                className=cls + " drillable", title=t("drill_hint", lang)))
+            head.append(
+                html.Th(
+                    dcc.Link(label, href=link, className="drill-link", id=f"drill-{o.level}-{o.id}"),
+                    className=cls + " drillable",
+                    title=t("drill_hint", lang),
+                )
+            )
         else:
             head.append(html.Th(label, className=cls))
     body = []
@@ -149,8 +185,12 @@ def scorecard_matrix(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: 
             continue
         body.append(html.Tr(html.Td(family_label(fam, lang), colSpan=len(orgs) + 1, className="family-row")))
         for k in rows:
-            tds = [html.Td([dcc.Link(kpi_name(k, lang), href=kpi_link(k)),
-                            html.Div(k["kpi_code"], className="kpi-code")], className="kpi-name")]
+            tds = [
+                html.Td(
+                    [dcc.Link(kpi_name(k, lang), href=kpi_link(k)), html.Div(k["kpi_code"], className="kpi-code")],
+                    className="kpi-name",
+                )
+            ]
             for o in orgs:
                 tds.append(kpi_cell(by_key.get((k["kpi_code"], o.level, o.id)), k["unit"], lang))
             body.append(html.Tr(tds, **{"data-kpi": k["kpi_code"]}))
@@ -162,19 +202,29 @@ def scorecard_list(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: st
     """Transposed matrix for long lists (member facilities): org rows × KPI columns."""
     by_key = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
     ks = [k for k in kpis.to_dict("records") if k["kpi_code"] in set(cells.kpi_code)]
-    head = [html.Th(t("org", lang), className="kpi-head")] + [html.Th(kpi_name(k, lang), className="org-head")
-                                                             for k in ks]
+    head = [html.Th(t("org", lang), className="kpi-head")] + [
+        html.Th(kpi_name(k, lang), className="org-head") for k in ks
+    ]
     body = []
     for o in orgs:
         link = row_link(o)
         name = dcc.Link(o.name, href=link, id=f"drill-{o.level}-{o.id}") if link else o.name
-        body.append(html.Tr([html.Td(name, className="kpi-name")] + [
-            kpi_cell(by_key.get((k["kpi_code"], o.level, o.id)), k["unit"], lang) for k in ks]))
+        body.append(
+            html.Tr(
+                [html.Td(name, className="kpi-name")]
+                + [kpi_cell(by_key.get((k["kpi_code"], o.level, o.id)), k["unit"], lang) for k in ks]
+            )
+        )
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="scorecard org-list", id=table_id)
 
 
-def grid(df: pd.DataFrame, grid_id: str, labels: dict[str, str] | None = None, height: int = 420,
-         col_defs: list[dict] | None = None):
+def grid(
+    df: pd.DataFrame,
+    grid_id: str,
+    labels: dict[str, str] | None = None,
+    height: int = 420,
+    col_defs: list[dict] | None = None,
+):
     labels = labels or {}
     if col_defs is None:
         col_defs = [{"field": c, "headerName": labels.get(c, c)} for c in df.columns]
@@ -186,10 +236,12 @@ def grid(df: pd.DataFrame, grid_id: str, labels: dict[str, str] | None = None, h
             data[c] = data[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
     data = data.astype(object).where(pd.notna(data), None)
     return dag.AgGrid(
-        id=grid_id, rowData=data.to_dict("records"), columnDefs=col_defs,
+        id=grid_id,
+        rowData=data.to_dict("records"),
+        columnDefs=col_defs,
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
-        columnSize="autoSize", dashGridOptions={"pagination": True, "paginationPageSize": 50,
-                                                "enableCellTextSelection": True},
+        columnSize="autoSize",
+        dashGridOptions={"pagination": True, "paginationPageSize": 50, "enableCellTextSelection": True},
         style={"height": f"{height}px", "width": "100%"},
     )
 

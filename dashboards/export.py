@@ -43,13 +43,24 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    fmt_head = wb.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "border": 1,
-                              "text_wrap": True, "valign": "vcenter", "align": "center"})
+    fmt_head = wb.add_format(
+        {
+            "bold": True,
+            "bg_color": "#1F4E79",
+            "font_color": "#FFFFFF",
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+            "align": "center",
+        }
+    )
     fmt_fam = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
     fmt_kpi = wb.add_format({"border": 1, "text_wrap": True, "valign": "vcenter"})
     fmt_title = wb.add_format({"bold": True, "font_size": 14})
-    fmts = {s: wb.add_format({"bg_color": c, "border": 1, "align": "center", "valign": "vcenter",
-                              "text_wrap": True}) for s, c in XLSX_STATUS.items()}
+    fmts = {
+        s: wb.add_format({"bg_color": c, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True})
+        for s, c in XLSX_STATUS.items()
+    }
     used: set[str] = set()
     for node in q.path(org.level, org.id):
         if node.level in ("facility", "township") and node != org:
@@ -133,9 +144,11 @@ def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
                 st = c.get("status") or "no_data"
                 bg, fg = STATUS_COLOURS.get(st, STATUS_COLOURS["none"])
                 tg = fmt_target(c.get("target"), c.get("direction"), k["unit"], lang)
-                out.append(f'<td class="v" style="background:{bg};color:{fg}" title="{h.escape(status_label(st, lang))}">'
-                           f'{h.escape(fmt_value(c.get("value"), k["unit"], lang))}'
-                           f'<div class="tg">{h.escape(tg)}</div></td>')
+                out.append(
+                    f'<td class="v" style="background:{bg};color:{fg}" title="{h.escape(status_label(st, lang))}">'
+                    f"{h.escape(fmt_value(c.get('value'), k['unit'], lang))}"
+                    f'<div class="tg">{h.escape(tg)}</div></td>'
+                )
             out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -146,16 +159,23 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
     root = q.root()
     kpis = q.kpis()
     title = t("report_title", lang, city=root.name if root else "")
-    parts = [f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-             f"<title>{h.escape(title)}</title><style>{CSS}</style></head><body>",
-             f"<h1>{h.escape(title)}</h1>",
-             f'<div class="meta">{h.escape(month_label(month, lang))} · {h.escape(t("pt_" + pt, lang))} · '
-             f'{h.escape(t("generated", lang))} {datetime.now():%Y-%m-%d %H:%M}</div>',
-             '<div class="legend">' + "".join(
-                 f'<span style="background:{STATUS_COLOURS[s][0]};color:{STATUS_COLOURS[s][1]}">'
-                 f"{h.escape(status_label(s, lang))}</span>" for s in STATUS_COLOURS) + "</div>",
-             '<p class="noprint"><button onclick="window.print()">'
-             + ("打印" if lang == "zh" else "Print") + "</button></p>"]
+    parts = [
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f"<title>{h.escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{h.escape(title)}</h1>",
+        f'<div class="meta">{h.escape(month_label(month, lang))} · {h.escape(t("pt_" + pt, lang))} · '
+        f"{h.escape(t('generated', lang))} {datetime.now():%Y-%m-%d %H:%M}</div>",
+        '<div class="legend">'
+        + "".join(
+            f'<span style="background:{STATUS_COLOURS[s][0]};color:{STATUS_COLOURS[s][1]}">'
+            f"{h.escape(status_label(s, lang))}</span>"
+            for s in STATUS_COLOURS
+        )
+        + "</div>",
+        '<p class="noprint"><button onclick="window.print()">'
+        + ("打印" if lang == "zh" else "Print")
+        + "</button></p>",
+    ]
     if root is None:
         return "".join(parts) + "</body></html>"
     parts.append(f"<h2>{h.escape(root.name)}</h2>")

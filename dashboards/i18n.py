@@ -42,8 +42,10 @@ _L: dict[str, tuple[str, str]] = {
     "townships": ("覆盖乡镇", "Townships"),
     "export_xlsx": ("导出Excel", "Export to Excel"),
     "print_report": ("打印月报", "Printable monthly report"),
-    "no_warehouse": ("尚无已发布的数据仓库：请先运行 medcom ingest 和 medcom build。",
-                     "No published warehouse yet: run `medcom ingest` and `medcom build` first."),
+    "no_warehouse": (
+        "尚无已发布的数据仓库：请先运行 medcom ingest 和 medcom build。",
+        "No published warehouse yet: run `medcom ingest` and `medcom build` first.",
+    ),
     "no_data_month": ("所选月份没有数据。", "No data for the selected month."),
     "trend": ("月度趋势", "Monthly trend"),
     "target_line": ("目标值", "Target"),
@@ -99,9 +101,10 @@ _L: dict[str, tuple[str, str]] = {
     "quarantine": ("隔离行（已脱敏）", "Quarantined rows (pseudonymised)"),
     "replacements": ("数据替换记录", "Replacements"),
     "completeness": ("报送完整性", "Completeness"),
-    "completeness_hint": ("期望：每个县（市、区）每月一份；迟报 = 次月{day}日后才首次接收。",
-                          "Expected: every county every month; late = first accepted after day {day} of the next "
-                          "month."),
+    "completeness_hint": (
+        "期望：每个县（市、区）每月一份；迟报 = 次月{day}日后才首次接收。",
+        "Expected: every county every month; late = first accepted after day {day} of the next month.",
+    ),
     "c_received": ("已报", "Received"),
     "c_late": ("迟报", "Late"),
     "c_rejected": ("被拒", "Rejected"),

@@ -26,8 +26,16 @@ import pandas as pd
 from medcom.errors import MedcomError
 
 PERIOD_PREFERENCE = {"month": ("month", "ytd", "year"), "ytd": ("ytd", "month", "year")}
-MONTHLY_FEEDS = ("encounters", "phs_services", "phs_funds", "fund_prepayments", "inspections", "penalties",
-                 "complaints", "workforce")
+MONTHLY_FEEDS = (
+    "encounters",
+    "phs_services",
+    "phs_funds",
+    "fund_prepayments",
+    "inspections",
+    "penalties",
+    "complaints",
+    "workforce",
+)
 YEARLY_FEEDS = ("population", "fund_budgets", "supervision_agencies", "reported_indicators")
 ACCEPTED = ("accepted", "accepted_with_quarantine")
 LEVEL_ORDER = {"city": 0, "county": 1, "community": 2, "township": 3, "facility": 3}
@@ -119,7 +127,9 @@ class Queries:
     def columns(self, schema: str, table: str) -> list[str]:
         rows = self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position", [schema, table]).fetchall()
+            "ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
         return [r[0] for r in rows]
 
     # -- organisations and scope ----------------------------------------------------------
@@ -240,7 +250,8 @@ class Queries:
         order = "display_order, " if "display_order" in cols else ""
         df = self.df(
             "SELECT kpi_code, name_zh, name_en, family, unit, direction, formula_zh, formula_en, source_feeds, "
-            f"policy_ref FROM marts.dim_kpi ORDER BY family, {order}kpi_code")
+            f"policy_ref FROM marts.dim_kpi ORDER BY family, {order}kpi_code"
+        )
         return df
 
     def kpi(self, code: str) -> dict | None:
@@ -250,21 +261,36 @@ class Queries:
 
     def months(self) -> list[date]:
         rows = self.con.execute(
-            "SELECT DISTINCT period FROM marts.kpi_values WHERE period_type = 'month' ORDER BY period").fetchall()
+            "SELECT DISTINCT period FROM marts.kpi_values WHERE period_type = 'month' ORDER BY period"
+        ).fetchall()
         return [_as_date(r[0]) for r in rows]
 
     def latest_month(self) -> date | None:
         m = self.months()
         return m[-1] if m else None
 
-    def cells(self, orgs: list[Org], month: date, period_type: str = "month",
-              families: tuple[str, ...] | None = None) -> pd.DataFrame:
+    def cells(
+        self, orgs: list[Org], month: date, period_type: str = "month", families: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
         """One row per KPI × org for the month: requested period type, else the KPI's own
         period (month/ytd), else the latest annual value of that year or before."""
         orgs = [x for x in orgs if self.in_scope(x.level, x.id)]
         if not orgs:
-            return pd.DataFrame(columns=["kpi_code", "org_level", "org_id", "period_type", "period", "numerator",
-                                         "denominator", "value", "target", "direction", "status"])
+            return pd.DataFrame(
+                columns=[
+                    "kpi_code",
+                    "org_level",
+                    "org_id",
+                    "period_type",
+                    "period",
+                    "numerator",
+                    "denominator",
+                    "value",
+                    "target",
+                    "direction",
+                    "status",
+                ]
+            )
         pairs = pd.DataFrame({"org_level": [x.level for x in orgs], "org_id": [x.id for x in orgs]})
         self.con.register("_orgs", pairs)
         try:
@@ -301,7 +327,8 @@ class Queries:
         df = self.df(
             "SELECT period_type, period, numerator, denominator, value, target, status FROM marts.kpi_values "
             "WHERE kpi_code = ? AND org_level = ? AND org_id = ? ORDER BY period_type, period",
-            [code, level, org_id])
+            [code, level, org_id],
+        )
         if df.empty:
             return df
         types = list(df.period_type.unique())
@@ -309,13 +336,13 @@ class Queries:
         return df[df.period_type == pt].reset_index(drop=True)
 
     def kpi_levels(self, code: str) -> list[str]:
-        rows = self.con.execute("SELECT DISTINCT org_level FROM marts.kpi_values WHERE kpi_code = ?",
-                                [code]).fetchall()
+        rows = self.con.execute("SELECT DISTINCT org_level FROM marts.kpi_values WHERE kpi_code = ?", [code]).fetchall()
         return sorted((r[0] for r in rows), key=lambda x: LEVEL_ORDER.get(x, 9))
 
     def kpi_period_types(self, code: str) -> list[str]:
-        rows = self.con.execute("SELECT DISTINCT period_type FROM marts.kpi_values WHERE kpi_code = ?",
-                                [code]).fetchall()
+        rows = self.con.execute(
+            "SELECT DISTINCT period_type FROM marts.kpi_values WHERE kpi_code = ?", [code]
+        ).fetchall()
         return [p for p in ("month", "ytd", "year") if p in {r[0] for r in rows}]
 
     def peers(self, code: str, level: str, period: date, period_type: str) -> pd.DataFrame:
@@ -323,7 +350,8 @@ class Queries:
             "SELECT k.org_id, o.name, k.numerator, k.denominator, k.value, k.target, k.status "
             "FROM marts.kpi_values k LEFT JOIN marts.dim_org o ON o.org_level = k.org_level AND o.org_id = k.org_id "
             "WHERE k.kpi_code = ? AND k.org_level = ? AND k.period_type = ? AND k.period = ? ORDER BY k.value DESC",
-            [code, level, period_type, period])
+            [code, level, period_type, period],
+        )
         if df.empty:
             return df
         keep = [self.in_scope(level, str(x)) for x in df.org_id]
@@ -359,15 +387,36 @@ class Queries:
         if df.empty:
             return empty
         df["period"] = pd.to_datetime(df.period)
-        for c in ("spend", "budget_month", "spend_ytd", "budget_ytd", "prepaid", "prepaid_ytd", "annual_budget",
-                  "execution", "projected_balance"):
+        for c in (
+            "spend",
+            "budget_month",
+            "spend_ytd",
+            "budget_ytd",
+            "prepaid",
+            "prepaid_ytd",
+            "annual_budget",
+            "execution",
+            "projected_balance",
+        ):
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
         df["county"] = [self.county_of("community", x) for x in df.org_id]
         df["name"] = [self.name("community", x) for x in df.org_id]
         df = df.sort_values(["org_id", "period"]).reset_index(drop=True)
         last = df.groupby("org_id").tail(1)
-        summary = last[["county", "org_id", "name", "period", "annual_budget", "spend_ytd", "budget_ytd",
-                        "prepaid_ytd", "execution", "projected_balance"]].copy()
+        summary = last[
+            [
+                "county",
+                "org_id",
+                "name",
+                "period",
+                "annual_budget",
+                "spend_ytd",
+                "budget_ytd",
+                "prepaid_ytd",
+                "execution",
+                "projected_balance",
+            ]
+        ].copy()
         summary["level"] = "community"
         rolls = [_rollup(g, "county", county, self.name("county", county)) for county, g in summary.groupby("county")]
         if not self.scope.county:
@@ -383,24 +432,33 @@ class Queries:
             "SELECT community_id AS org_id, month AS period, spend, budget_month, spend_ytd, budget_ytd, "
             "prepayment AS prepaid, prepayment_ytd AS prepaid_ytd, budget AS annual_budget, "
             "execution_rate_ytd AS execution, projected_balance FROM marts.fct_fund_monthly "
-            "WHERE year(month) = ? ORDER BY community_id, month", [year])
+            "WHERE year(month) = ? ORDER BY community_id, month",
+            [year],
+        )
 
     def _fund_from_kpis(self, year: int) -> pd.DataFrame:
         kv = self.df(
             "SELECT org_id, period_type, period, numerator, denominator FROM marts.kpi_values "
             "WHERE kpi_code = 'fund_budget_execution' AND year(period) = ? AND period_type IN ('month', 'ytd') "
-            "AND org_level = 'community'", [year])
+            "AND org_level = 'community'",
+            [year],
+        )
         if kv.empty:
             return kv
         kv["period"] = pd.to_datetime(kv.period)
         m = kv[kv.period_type == "month"][["org_id", "period", "numerator", "denominator"]].rename(
-            columns={"numerator": "spend", "denominator": "budget_month"})
+            columns={"numerator": "spend", "denominator": "budget_month"}
+        )
         y = kv[kv.period_type == "ytd"][["org_id", "period", "numerator", "denominator"]].rename(
-            columns={"numerator": "spend_ytd", "denominator": "budget_ytd"})
+            columns={"numerator": "spend_ytd", "denominator": "budget_ytd"}
+        )
         df = m.merge(y, on=["org_id", "period"], how="outer")
         if self.has("marts", "fct_fund_prepayments"):
-            pp = self.df("SELECT community_id AS org_id, month AS period, sum(amount) AS prepaid FROM "
-                         "marts.fct_fund_prepayments WHERE year(month) = ? GROUP BY ALL", [year])
+            pp = self.df(
+                "SELECT community_id AS org_id, month AS period, sum(amount) AS prepaid FROM "
+                "marts.fct_fund_prepayments WHERE year(month) = ? GROUP BY ALL",
+                [year],
+            )
             pp["period"] = pd.to_datetime(pp.period)
             pp["org_id"] = pp.org_id.astype(str)
             df = df.merge(pp, on=["org_id", "period"], how="left")
@@ -417,8 +475,9 @@ class Queries:
         return df
 
     def fund_years(self) -> list[int]:
-        rows = self.con.execute("SELECT DISTINCT year(period) FROM marts.kpi_values WHERE kpi_code = "
-                                "'fund_budget_execution' ORDER BY 1").fetchall()
+        rows = self.con.execute(
+            "SELECT DISTINCT year(period) FROM marts.kpi_values WHERE kpi_code = 'fund_budget_execution' ORDER BY 1"
+        ).fetchall()
         return [int(r[0]) for r in rows]
 
     # -- supervision lists ------------------------------------------------------------------
@@ -431,7 +490,9 @@ class Queries:
             "SELECT i.inspection_id, i.facility_id, o.name AS facility_name, o.county_code, i.kind, i.planned_month "
             "FROM marts.fct_inspections i LEFT JOIN marts.dim_org o ON o.org_level = 'facility' "
             "AND o.org_id = i.facility_id WHERE i.planned_month <= ? AND (i.completed_date IS NULL "
-            "OR i.completed_date > ?) ORDER BY i.planned_month, i.inspection_id", [as_of, end])
+            "OR i.completed_date > ?) ORDER BY i.planned_month, i.inspection_id",
+            [as_of, end],
+        )
         return self._county_filter(df, "county_code")
 
     def overdue_complaints(self, as_of: date) -> pd.DataFrame:
@@ -443,7 +504,9 @@ class Queries:
             "SELECT c.complaint_id, c.county_code, c.facility_id, c.received_date, c.due_date, "
             "date_diff('day', c.due_date, ?::DATE) AS days_overdue FROM marts.fct_complaints c "
             "WHERE c.due_date < ? AND c.received_date <= ? AND (c.closed_date IS NULL OR c.closed_date > ?) "
-            "ORDER BY c.due_date", [end, end, end, end])
+            "ORDER BY c.due_date",
+            [end, end, end, end],
+        )
         return self._county_filter(df, "county_code")
 
     def _county_filter(self, df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -463,7 +526,8 @@ class Queries:
             return pd.DataFrame()
         df = self.df(
             "SELECT b.feed, b.file_name, d.* FROM audit.dq_results d LEFT JOIN audit.ingest_batches b USING (batch_id) "
-            f"WHERE NOT d.success ORDER BY b.received_at DESC NULLS LAST LIMIT {int(limit)}")
+            f"WHERE NOT d.success ORDER BY b.received_at DESC NULLS LAST LIMIT {int(limit)}"
+        )
         return self._text_scope(df)
 
     def quarantine(self, limit: int = 2000) -> pd.DataFrame:
@@ -471,7 +535,8 @@ class Queries:
             return pd.DataFrame()
         df = self.df(
             "SELECT b.feed, b.file_name, q.* FROM audit.quarantine q LEFT JOIN audit.ingest_batches b USING (batch_id) "
-            f"ORDER BY b.received_at DESC NULLS LAST, q.row_number LIMIT {int(limit)}")
+            f"ORDER BY b.received_at DESC NULLS LAST, q.row_number LIMIT {int(limit)}"
+        )
         return self._text_scope(df)
 
     def replacements(self, limit: int = 2000) -> pd.DataFrame:
@@ -487,8 +552,11 @@ class Queries:
         if not self.scope.county or df.empty:
             return df.reset_index(drop=True)
         keys = [self.scope.county] + [c.id for c in self.children("county", self.scope.county).get("community", [])]
-        text = df.get("file_name", pd.Series("", index=df.index)).fillna("").astype(str) + " " + df.get(
-            "coverage", pd.Series("", index=df.index)).fillna("").astype(str)
+        text = (
+            df.get("file_name", pd.Series("", index=df.index)).fillna("").astype(str)
+            + " "
+            + df.get("coverage", pd.Series("", index=df.index)).fillna("").astype(str)
+        )
         return df[[any(k in str(s) for k in keys) for s in text]].reset_index(drop=True)
 
     def batch_years(self) -> list[int]:
@@ -512,9 +580,11 @@ class Queries:
         all_counties = set(o[o.org_level == "county"].org_id)
         comm = o[o.org_level == "community"]
         comm_county = dict(zip(comm.org_id.astype(str), comm.parent_id.astype(str), strict=False))
-        b = self.df("SELECT feed, file_name, coverage, received_at, verdict FROM audit.ingest_batches") if self.has(
-            "audit", "ingest_batches") else pd.DataFrame(columns=["feed", "file_name", "coverage", "received_at",
-                                                                   "verdict"])
+        b = (
+            self.df("SELECT feed, file_name, coverage, received_at, verdict FROM audit.ingest_batches")
+            if self.has("audit", "ingest_batches")
+            else pd.DataFrame(columns=["feed", "file_name", "coverage", "received_at", "verdict"])
+        )
         first_ok: dict[tuple, datetime] = {}
         rejected: set[tuple] = set()
         for r in b.itertuples():
@@ -546,18 +616,27 @@ class Queries:
                         state = "not_due"
                     else:
                         state = "missing"
-                    rows.append(dict(feed=feed, county=c.id, county_name=c.name, month=mm, state=state,
-                                     first_received=first_ok.get(key)))
+                    rows.append(
+                        dict(
+                            feed=feed,
+                            county=c.id,
+                            county_name=c.name,
+                            month=mm,
+                            state=state,
+                            first_received=first_ok.get(key),
+                        )
+                    )
         return pd.DataFrame(rows)
 
     # -- SQL page ---------------------------------------------------------------------------
     def dictionary(self) -> pd.DataFrame:
         """Every column of the snapshot (marts and audit first) with dbt's descriptions when present."""
         df = self.df(
-            "SELECT table_schema AS schema, table_name AS \"table\", column_name AS \"column\", data_type AS type "
+            'SELECT table_schema AS schema, table_name AS "table", column_name AS "column", data_type AS type '
             "FROM information_schema.columns WHERE table_schema NOT IN ('information_schema', 'pg_catalog') "
             "AND table_catalog = current_database() ORDER BY CASE table_schema WHEN 'marts' THEN 0 "
-            "WHEN 'audit' THEN 1 ELSE 2 END, table_schema, table_name, ordinal_position")
+            "WHEN 'audit' THEN 1 ELSE 2 END, table_schema, table_name, ordinal_position"
+        )
         desc = dbt_descriptions()
         keys = list(zip(df.schema, df["table"], df["column"], strict=False))
         df["description"] = [desc.get(k, "") for k in keys]
@@ -627,10 +706,19 @@ def _coverage_pairs(coverage, file_name, counties: set[str], comm_county: dict[s
 def _rollup(g: pd.DataFrame, level: str, org_id: str, name: str) -> dict:
     g = g[g.annual_budget.notna()]  # only communities with a budget for the year
     spend, bud = g.spend_ytd.astype(float).sum(), g.budget_ytd.astype(float).sum()
-    return dict(level=level, county=org_id if level == "county" else "", org_id=org_id, name=name,
-                period=g.period.max(), annual_budget=g.annual_budget.astype(float).sum(), spend_ytd=spend,
-                budget_ytd=bud, prepaid_ytd=g.prepaid_ytd.astype(float).sum(),
-                execution=spend / bud if bud else None, projected_balance=g.projected_balance.astype(float).sum())
+    return dict(
+        level=level,
+        county=org_id if level == "county" else "",
+        org_id=org_id,
+        name=name,
+        period=g.period.max(),
+        annual_budget=g.annual_budget.astype(float).sum(),
+        spend_ytd=spend,
+        budget_ytd=bud,
+        prepaid_ytd=g.prepaid_ytd.astype(float).sum(),
+        execution=spend / bud if bud else None,
+        projected_balance=g.projected_balance.astype(float).sum(),
+    )
 
 
 def _as_date(v) -> date:

@@ -37,12 +37,22 @@ TOWNSHIPS = {  # community -> [(code, name)]
     "C411082A": [("411082100", "和尚桥镇"), ("411082101", "坡胡镇")],
 }
 HOSPITALS = {
-    "C411025A": "襄城县人民医院", "C411025B": "襄城县中医院",
-    "C411081A": "禹州市人民医院", "C411082A": "长葛市人民医院",
+    "C411025A": "襄城县人民医院",
+    "C411025B": "襄城县中医院",
+    "C411081A": "禹州市人民医院",
+    "C411082A": "长葛市人民医院",
 }
 MONTHS = [date(2020 + i // 12, i % 12 + 1, 1) for i in range(24)]
-MONTHLY_FEEDS = ["encounters", "phs_services", "phs_funds", "fund_prepayments", "inspections", "penalties",
-                 "complaints", "workforce"]
+MONTHLY_FEEDS = [
+    "encounters",
+    "phs_services",
+    "phs_funds",
+    "fund_prepayments",
+    "inspections",
+    "penalties",
+    "complaints",
+    "workforce",
+]
 
 
 def _catalogue() -> list[dict]:
@@ -68,24 +78,73 @@ def _orgs() -> pd.DataFrame:
     for cid, towns in TOWNSHIPS.items():
         county = cid[1:7]
         hosp = f"F{county}000{cid[-1]}"
-        rows.append(dict(org_level="facility", org_id=hosp, name=HOSPITALS[cid], parent_level="community",
-                         parent_id=cid, tier="county", grade="2A", ownership="public", county_code=county,
-                         township_code=towns[0][0], community_id=cid))
+        rows.append(
+            dict(
+                org_level="facility",
+                org_id=hosp,
+                name=HOSPITALS[cid],
+                parent_level="community",
+                parent_id=cid,
+                tier="county",
+                grade="2A",
+                ownership="public",
+                county_code=county,
+                township_code=towns[0][0],
+                community_id=cid,
+            )
+        )
         for i, (tcode, tname) in enumerate(towns):
             thc = f"F{tcode}0"
-            rows.append(dict(org_level="facility", org_id=thc, name=f"{tname}卫生院", parent_level="community",
-                             parent_id=cid, tier="township", grade="1", ownership="public", county_code=county,
-                             township_code=tcode, community_id=cid))
+            rows.append(
+                dict(
+                    org_level="facility",
+                    org_id=thc,
+                    name=f"{tname}卫生院",
+                    parent_level="community",
+                    parent_id=cid,
+                    tier="township",
+                    grade="1",
+                    ownership="public",
+                    county_code=county,
+                    township_code=tcode,
+                    community_id=cid,
+                )
+            )
             for j, village in enumerate(["东村", "西村"] if i % 2 == 0 else ["南庄", "北庄"]):
-                rows.append(dict(org_level="facility", org_id=f"F{tcode}{j + 1}", name=f"{tname}{village}卫生室",
-                                 parent_level="community", parent_id=cid, tier="village", grade="none",
-                                 ownership="public", county_code=county, township_code=tcode, community_id=cid))
+                rows.append(
+                    dict(
+                        org_level="facility",
+                        org_id=f"F{tcode}{j + 1}",
+                        name=f"{tname}{village}卫生室",
+                        parent_level="community",
+                        parent_id=cid,
+                        tier="village",
+                        grade="none",
+                        ownership="public",
+                        county_code=county,
+                        township_code=tcode,
+                        community_id=cid,
+                    )
+                )
     df = pd.DataFrame(rows)
     for c in ("tier", "grade", "ownership", "county_code", "township_code", "community_id"):
         if c not in df:
             df[c] = None
-    return df[["org_level", "org_id", "name", "parent_level", "parent_id", "tier", "grade", "ownership",
-               "county_code", "township_code", "community_id"]]
+    return df[
+        [
+            "org_level",
+            "org_id",
+            "name",
+            "parent_level",
+            "parent_id",
+            "tier",
+            "grade",
+            "ownership",
+            "county_code",
+            "township_code",
+            "community_id",
+        ]
+    ]
 
 
 def _target_for(targets: list[dict], kpi: str, year: int) -> tuple[float | None, float]:
@@ -119,8 +178,11 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
     comm_county = {c[0]: c[2] for c in COMMUNITIES}
     fac = orgs[orgs.org_level == "facility"]
     town_comm = {t: cid for cid, towns in TOWNSHIPS.items() for t, _ in towns}
-    budgets = {(cid, y): (1.2e8 if y == 2020 else 1.3e8) * (0.7 + 0.15 * i) for i, (cid, *_ ) in enumerate(COMMUNITIES)
-               for y in (2020, 2021)}
+    budgets = {
+        (cid, y): (1.2e8 if y == 2020 else 1.3e8) * (0.7 + 0.15 * i)
+        for i, (cid, *_) in enumerate(COMMUNITIES)
+        for y in (2020, 2021)
+    }
     rows: list[dict] = []
 
     def alive(cid: str, m: date) -> bool:
@@ -146,22 +208,38 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
                         den = float(rng.randint(40, 90))
                         num = float(round(den * v))
                         v = num / den
-                    rows.append(dict(kpi_code=code, org_level=lvl, org_id=oid, period_type="year", period=y,
-                                     numerator=num, denominator=den, value=v, target=target, direction=direction,
-                                     status=_status(v, den, target, band, direction, min_den)))
+                    rows.append(
+                        dict(
+                            kpi_code=code,
+                            org_level=lvl,
+                            org_id=oid,
+                            period_type="year",
+                            period=y,
+                            numerator=num,
+                            denominator=den,
+                            value=v,
+                            target=target,
+                            direction=direction,
+                            status=_status(v, den, target, band, direction, min_den),
+                        )
+                    )
             continue
         # leaves: which org each leaf value belongs to at each level
         if "facility" in levels:
-            leaves = [(r.org_id, {"facility": r.org_id, "community": r.community_id, "county": r.county_code})
-                      for r in fac.itertuples()]
+            leaves = [
+                (r.org_id, {"facility": r.org_id, "community": r.community_id, "county": r.county_code})
+                for r in fac.itertuples()
+            ]
         elif "township" in levels:
             leaves = [(t, {"township": t, "community": c, "county": comm_county[c]}) for t, c in town_comm.items()]
         elif "community" in levels:
             leaves = [(c, {"community": c, "county": comm_county[c]}) for c in est]
         else:
             leaves = [(c, {"county": c}) for c, _ in COUNTIES]
-        leaf_comm = {lid: ups.get("community") or next((c for c in est if comm_county[c] == ups["county"]), None)
-                     for lid, ups in leaves}
+        leaf_comm = {
+            lid: ups.get("community") or next((c for c in est if comm_county[c] == ups["county"]), None)
+            for lid, ups in leaves
+        }
         rate_base = _target_for(targets, code, 2021)[0] or {"fraction": 0.6}.get(unit, 0.6)
         data: dict[tuple, list[float]] = {}
         for m in MONTHS:
@@ -199,17 +277,39 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
                 if pt == "month":
                     n, d = num, den
                 else:
-                    n = sum(v[0] for (l2, o2, m2), v in data.items() if l2 == lvl and o2 == oid and m2.year == m.year
-                            and m2 <= m)
-                    d = (sum(v[1] for (l2, o2, m2), v in data.items() if l2 == lvl and o2 == oid and m2.year == m.year
-                             and m2 <= m) if den is not None else None)
+                    n = sum(
+                        v[0]
+                        for (l2, o2, m2), v in data.items()
+                        if l2 == lvl and o2 == oid and m2.year == m.year and m2 <= m
+                    )
+                    d = (
+                        sum(
+                            v[1]
+                            for (l2, o2, m2), v in data.items()
+                            if l2 == lvl and o2 == oid and m2.year == m.year and m2 <= m
+                        )
+                        if den is not None
+                        else None
+                    )
                     if code == "downward_referral_growth":
                         d = n / 1.08 if m.year > 2020 else 0.0
                 target, band = _target_for(targets, code, m.year)
                 value = n if d is None else n / d if d else None
-                rows.append(dict(kpi_code=code, org_level=lvl, org_id=oid, period_type=pt, period=m,
-                                 numerator=n, denominator=d, value=value, target=target, direction=direction,
-                                 status=_status(value, d, target, band, direction, min_den)))
+                rows.append(
+                    dict(
+                        kpi_code=code,
+                        org_level=lvl,
+                        org_id=oid,
+                        period_type=pt,
+                        period=m,
+                        numerator=n,
+                        denominator=d,
+                        value=value,
+                        target=target,
+                        direction=direction,
+                        status=_status(value, d, target, band, direction, min_den),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -221,7 +321,7 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
         run_id = f"run-{m:%Y%m}"
         runs.append(dict(run_id=run_id, started_at=datetime(nxt.year, nxt.month, 5, 9), finished_at=None, files=0))
         for feed in MONTHLY_FEEDS:
-            keys = ([c[0] for c in COMMUNITIES if c[3] <= m] if feed == "fund_prepayments" else [c for c, _ in COUNTIES])
+            keys = [c[0] for c in COMMUNITIES if c[3] <= m] if feed == "fund_prepayments" else [c for c, _ in COUNTIES]
             for key in keys:
                 n += 1
                 if (feed, key, m) == ("workforce", "411081", date(2021, 3, 1)):
@@ -234,35 +334,85 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
                     q = 3
                 bid = f"b{n:05d}"
                 if (feed, key, m) == ("encounters", "411082", date(2021, 6, 1)):
-                    batches.append(dict(batch_id=bid + "r", run_id=run_id, feed=feed,
-                                        file_name=f"{feed}_{m:%Y-%m}_{key}.csv", sha256=f"{n:064x}"[::-1],
-                                        received_at=received - timedelta(days=1), verdict="rejected",
-                                        rows_read=1200, rows_loaded=0, rows_quarantined=0,
-                                        reasons="too many invalid rows: 60 of 1200 (more than 1% and at least 5)",
-                                        coverage=None))
+                    batches.append(
+                        dict(
+                            batch_id=bid + "r",
+                            run_id=run_id,
+                            feed=feed,
+                            file_name=f"{feed}_{m:%Y-%m}_{key}.csv",
+                            sha256=f"{n:064x}"[::-1],
+                            received_at=received - timedelta(days=1),
+                            verdict="rejected",
+                            rows_read=1200,
+                            rows_loaded=0,
+                            rows_quarantined=0,
+                            reasons="too many invalid rows: 60 of 1200 (more than 1% and at least 5)",
+                            coverage=None,
+                        )
+                    )
                 if (feed, key, m) == ("phs_funds", "411025", date(2021, 9, 1)):
                     verdict, reasons = "rejected", "missing required column(s): amount"
                 rows_read = rng.randint(200, 3000) if feed == "encounters" else rng.randint(5, 80)
-                batches.append(dict(batch_id=bid, run_id=run_id, feed=feed, file_name=f"{feed}_{m:%Y-%m}_{key}.csv",
-                                    sha256=f"{n:064x}", received_at=received, verdict=verdict,
-                                    rows_read=rows_read, rows_loaded=0 if verdict == "rejected" else rows_read - q,
-                                    rows_quarantined=q, reasons=reasons,
-                                    coverage=None if verdict == "rejected" else f"{key}:{m:%Y-%m}"))
-                dq.append(dict(batch_id=bid, expectation=f"{feed}.row_count", success=True,
-                               observed_value=str(rows_read), unexpected_count=0))
+                batches.append(
+                    dict(
+                        batch_id=bid,
+                        run_id=run_id,
+                        feed=feed,
+                        file_name=f"{feed}_{m:%Y-%m}_{key}.csv",
+                        sha256=f"{n:064x}",
+                        received_at=received,
+                        verdict=verdict,
+                        rows_read=rows_read,
+                        rows_loaded=0 if verdict == "rejected" else rows_read - q,
+                        rows_quarantined=q,
+                        reasons=reasons,
+                        coverage=None if verdict == "rejected" else f"{key}:{m:%Y-%m}",
+                    )
+                )
+                dq.append(
+                    dict(
+                        batch_id=bid,
+                        expectation=f"{feed}.row_count",
+                        success=True,
+                        observed_value=str(rows_read),
+                        unexpected_count=0,
+                    )
+                )
                 if q:
-                    dq.append(dict(batch_id=bid, expectation=f"{feed}.fund_paid.le_total_cost" if feed == "encounters"
-                                   else f"{feed}.facility_id.in_registry", success=False,
-                                   observed_value=f"{q} unexpected", unexpected_count=q))
+                    dq.append(
+                        dict(
+                            batch_id=bid,
+                            expectation=f"{feed}.fund_paid.le_total_cost"
+                            if feed == "encounters"
+                            else f"{feed}.facility_id.in_registry",
+                            success=False,
+                            observed_value=f"{q} unexpected",
+                            unexpected_count=q,
+                        )
+                    )
                     for r in range(q):
-                        quarantine.append(dict(
-                            batch_id=bid, row_number=10 + r * 7,
-                            reason="fund_paid is larger than total_cost" if feed == "encounters"
-                            else "facility_id: 'X999' is not in the facility registry",
-                            row_json=json.dumps({"facility_id": "X999", "patient_id": "9f3a" + "0" * 60,
-                                                 "total_cost": "=1+1"}, ensure_ascii=False)))
-    replacements.append(dict(old_batch_id="b00001", new_batch_id="b00002", feed="encounters",
-                             coverage_key="411025:2020-01", rows_replaced=120))
+                        quarantine.append(
+                            dict(
+                                batch_id=bid,
+                                row_number=10 + r * 7,
+                                reason="fund_paid is larger than total_cost"
+                                if feed == "encounters"
+                                else "facility_id: 'X999' is not in the facility registry",
+                                row_json=json.dumps(
+                                    {"facility_id": "X999", "patient_id": "9f3a" + "0" * 60, "total_cost": "=1+1"},
+                                    ensure_ascii=False,
+                                ),
+                            )
+                        )
+    replacements.append(
+        dict(
+            old_batch_id="b00001",
+            new_batch_id="b00002",
+            feed="encounters",
+            coverage_key="411025:2020-01",
+            rows_replaced=120,
+        )
+    )
     return {
         "ingest_batches": pd.DataFrame(batches),
         "dq_results": pd.DataFrame(dq),
@@ -280,23 +430,48 @@ def _facts(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
         m = MONTHS[rng.randrange(len(MONTHS))]
         done = rng.random() < 0.8 or m < date(2021, 6, 1)
         cd = m + timedelta(days=rng.randint(3, 40)) if done else None
-        insp.append(dict(inspection_id=f"JC{i:05d}", facility_id=f.org_id,
-                         kind=rng.choice(["random", "random", "special", "audit"]), planned_month=m,
-                         completed_date=cd, result=(rng.choice(["compliant", "violation"]) if cd else None),
-                         published=bool(cd) and rng.random() < 0.9, full_record=bool(cd) and rng.random() < 0.95))
+        insp.append(
+            dict(
+                inspection_id=f"JC{i:05d}",
+                facility_id=f.org_id,
+                kind=rng.choice(["random", "random", "special", "audit"]),
+                planned_month=m,
+                completed_date=cd,
+                result=(rng.choice(["compliant", "violation"]) if cd else None),
+                published=bool(cd) and rng.random() < 0.9,
+                full_record=bool(cd) and rng.random() < 0.95,
+            )
+        )
     for i in range(90):
         county = rng.choice([c for c, _ in COUNTIES] + [CITY[0]])
         rec = MONTHS[rng.randrange(len(MONTHS))] + timedelta(days=rng.randint(0, 27))
         due = rec + timedelta(days=15)
         closed = rec + timedelta(days=rng.randint(2, 25)) if rng.random() < 0.85 else None
-        comp.append(dict(complaint_id=f"TS{i:05d}", county_code=county, facility_id=None, received_date=rec,
-                         due_date=due, closed_date=closed))
+        comp.append(
+            dict(
+                complaint_id=f"TS{i:05d}",
+                county_code=county,
+                facility_id=None,
+                received_date=rec,
+                due_date=due,
+                closed_date=closed,
+            )
+        )
     for i, (cid, _, _, est) in enumerate(COMMUNITIES):
         for y in (2020, 2021):
             b = round((1.2e8 if y == 2020 else 1.3e8) * (0.7 + 0.15 * i), 2)
-            budgets.append(dict(community_id=cid, year=y, insured_residents=300000 + 40000 * i,
-                                pooled_fund=round(b * 1.25, 2), risk_reserve=round(b * 0.1, 2),
-                                quality_reserve=round(b * 0.05, 2), critical_illness=round(b * 0.1, 2), budget=b))
+            budgets.append(
+                dict(
+                    community_id=cid,
+                    year=y,
+                    insured_residents=300000 + 40000 * i,
+                    pooled_fund=round(b * 1.25, 2),
+                    risk_reserve=round(b * 0.1, 2),
+                    quality_reserve=round(b * 0.05, 2),
+                    critical_illness=round(b * 0.1, 2),
+                    budget=b,
+                )
+            )
         for m in MONTHS:
             if m >= est:
                 prepay.append(dict(community_id=cid, month=m, amount=round(b / 12 * rng.uniform(0.85, 0.95), 2)))
@@ -309,18 +484,37 @@ def _facts(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
         typ = rng.choice(["outpatient", "outpatient", "emergency", "inpatient"])
         cost = round(rng.uniform(30, 8000), 2)
         scheme = rng.choice(["resident", "resident", "employee", "self_pay"])
-        enc.append(dict(encounter_id=f"E{i:07d}", patient_id=f"{rng.getrandbits(128):032x}", insured_township_code=t,
-                        facility_id=f.org_id, facility_county_code=f.county_code, encounter_type=typ, visit_date=v,
-                        discharge_date=v + timedelta(days=3) if typ == "inpatient" else None,
-                        referral=rng.choice(["none"] * 8 + ["up", "down"]), scheme=scheme, total_cost=cost,
-                        fund_paid=0.0 if scheme == "self_pay" else round(cost * 0.6, 2), diagnosis_code="J06.9",
-                        month=m, insured_county_code=t[:6], is_in_county=f.county_code == t[:6],
-                        facility_tier=f.tier, is_primary_care=f.tier in ("township", "village", "clinic"),
-                        catchment_community_id=next(c for c, ts in TOWNSHIPS.items() if t in [x for x, _ in ts]),
-                        member_community_id=f.community_id))
-    return {"fct_inspections": pd.DataFrame(insp), "fct_complaints": pd.DataFrame(comp),
-            "fct_fund_prepayments": pd.DataFrame(prepay), "fct_fund_budgets": pd.DataFrame(budgets),
-            "fct_encounters": pd.DataFrame(enc)}
+        enc.append(
+            dict(
+                encounter_id=f"E{i:07d}",
+                patient_id=f"{rng.getrandbits(128):032x}",
+                insured_township_code=t,
+                facility_id=f.org_id,
+                facility_county_code=f.county_code,
+                encounter_type=typ,
+                visit_date=v,
+                discharge_date=v + timedelta(days=3) if typ == "inpatient" else None,
+                referral=rng.choice(["none"] * 8 + ["up", "down"]),
+                scheme=scheme,
+                total_cost=cost,
+                fund_paid=0.0 if scheme == "self_pay" else round(cost * 0.6, 2),
+                diagnosis_code="J06.9",
+                month=m,
+                insured_county_code=t[:6],
+                is_in_county=f.county_code == t[:6],
+                facility_tier=f.tier,
+                is_primary_care=f.tier in ("township", "village", "clinic"),
+                catchment_community_id=next(c for c, ts in TOWNSHIPS.items() if t in [x for x, _ in ts]),
+                member_community_id=f.community_id,
+            )
+        )
+    return {
+        "fct_inspections": pd.DataFrame(insp),
+        "fct_complaints": pd.DataFrame(comp),
+        "fct_fund_prepayments": pd.DataFrame(prepay),
+        "fct_fund_budgets": pd.DataFrame(budgets),
+        "fct_encounters": pd.DataFrame(enc),
+    }
 
 
 def _fund_monthly(kv: pd.DataFrame, prepay: pd.DataFrame, orgs: pd.DataFrame) -> pd.DataFrame:
@@ -339,13 +533,27 @@ def _fund_monthly(kv: pd.DataFrame, prepay: pd.DataFrame, orgs: pd.DataFrame) ->
         prepaid = float(pp.get((cid, month), 0.0))
         prepaid_ytd = float(sum(v for (c, mm), v in pp.items() if c == cid and mm.year == month.year and mm <= month))
         projected = ytd.numerator * 12 / elapsed
-        rows.append(dict(community_id=cid, community_name=names[cid], county_code=parents[cid], month=month,
-                         year=month.year, budget=budget, months_elapsed=elapsed, spend=r.numerator,
-                         spend_ytd=ytd.numerator, budget_month=r.denominator, budget_ytd=ytd.denominator,
-                         prepayment=prepaid, prepayment_ytd=prepaid_ytd,
-                         execution_rate_ytd=ytd.numerator / ytd.denominator, projected_spend_year=projected,
-                         projected_balance=budget - projected,
-                         projected_status="surplus" if budget - projected >= 0 else "overspend"))
+        rows.append(
+            dict(
+                community_id=cid,
+                community_name=names[cid],
+                county_code=parents[cid],
+                month=month,
+                year=month.year,
+                budget=budget,
+                months_elapsed=elapsed,
+                spend=r.numerator,
+                spend_ytd=ytd.numerator,
+                budget_month=r.denominator,
+                budget_ytd=ytd.denominator,
+                prepayment=prepaid,
+                prepayment_ytd=prepaid_ytd,
+                execution_rate_ytd=ytd.numerator / ytd.denominator,
+                projected_spend_year=projected,
+                projected_balance=budget - projected,
+                projected_status="surplus" if budget - projected >= 0 else "overspend",
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -359,8 +567,20 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
     orgs = _orgs()
     kv = _kpi_values(orgs, rng)
     cat = pd.DataFrame(_catalogue())
-    dim_kpi = cat[["kpi_code", "name_zh", "name_en", "family", "unit", "direction", "formula_zh", "formula_en",
-                   "source_feeds", "policy_ref"]]
+    dim_kpi = cat[
+        [
+            "kpi_code",
+            "name_zh",
+            "name_en",
+            "family",
+            "unit",
+            "direction",
+            "formula_zh",
+            "formula_en",
+            "source_feeds",
+            "policy_ref",
+        ]
+    ]
     con = duckdb.connect(str(snap))
     try:
         con.execute("CREATE SCHEMA marts; CREATE SCHEMA audit;")
@@ -373,11 +593,18 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
             con.unregister("_df")
         con.execute("ALTER TABLE marts.kpi_values ALTER period TYPE DATE")
-        for t, c in [("fct_inspections", "planned_month"), ("fct_inspections", "completed_date"),
-                     ("fct_complaints", "received_date"), ("fct_complaints", "due_date"),
-                     ("fct_complaints", "closed_date"), ("fct_fund_prepayments", "month"),
-                     ("fct_encounters", "visit_date"), ("fct_encounters", "discharge_date"),
-                     ("fct_encounters", "month"), ("fct_fund_monthly", "month")]:
+        for t, c in [
+            ("fct_inspections", "planned_month"),
+            ("fct_inspections", "completed_date"),
+            ("fct_complaints", "received_date"),
+            ("fct_complaints", "due_date"),
+            ("fct_complaints", "closed_date"),
+            ("fct_fund_prepayments", "month"),
+            ("fct_encounters", "visit_date"),
+            ("fct_encounters", "discharge_date"),
+            ("fct_encounters", "month"),
+            ("fct_fund_monthly", "month"),
+        ]:
             con.execute(f"ALTER TABLE marts.{t} ALTER {c} TYPE DATE")
         con.execute("ALTER TABLE marts.fct_complaints ALTER facility_id TYPE VARCHAR")
         con.execute("ALTER TABLE audit.runs ALTER finished_at TYPE TIMESTAMP")
@@ -388,12 +615,17 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
     (pub / "CURRENT").write_text(snap.name + "\n", encoding="utf-8")
     target = home / "dbt" / "target"
     target.mkdir(parents=True, exist_ok=True)
-    manifest = {"nodes": {
-        "model.medcom.kpi_values": {"resource_type": "model", "schema": "marts", "name": "kpi_values",
-                                    "description": "One row per KPI × level × org × period type × period",
-                                    "columns": {"status": {"description": "green / amber / red / none / "
-                                                           "insufficient / no_data"}}},
-    }}
+    manifest = {
+        "nodes": {
+            "model.medcom.kpi_values": {
+                "resource_type": "model",
+                "schema": "marts",
+                "name": "kpi_values",
+                "description": "One row per KPI × level × org × period type × period",
+                "columns": {"status": {"description": "green / amber / red / none / insufficient / no_data"}},
+            },
+        }
+    }
     (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     return snap
 

@@ -124,7 +124,8 @@ def test_completeness_states(dash_home):
         assert st[("fund_prepayments", "411082", 8)] in ("received", "late")
         # later deadline: fewer late cells
         assert (q.completeness(2021, late_day=20, today=date(2026, 1, 1)).state == "late").sum() < (
-            cg.state == "late").sum()
+            cg.state == "late"
+        ).sum()
 
 
 def test_dictionary_and_last_load(dash_home):

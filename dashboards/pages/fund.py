@@ -29,39 +29,94 @@ def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
     names = monthly.drop_duplicates("org_id").set_index("org_id").name.to_dict()
     cols = 2 if len(comms) > 1 else 1
     rows = math.ceil(len(comms) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[names[c] for c in comms], shared_xaxes=False,
-                        vertical_spacing=min(0.12, 0.5 / max(rows, 1)), horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[names[c] for c in comms],
+        shared_xaxes=False,
+        vertical_spacing=min(0.12, 0.5 / max(rows, 1)),
+        horizontal_spacing=0.08,
+    )
     for i, c in enumerate(comms):
         g = monthly[monthly.org_id == c].sort_values("period")
         r, col = i // cols + 1, i % cols + 1
         first = i == 0
-        fig.add_trace(go.Scatter(x=g.period, y=g.spend_ytd / 1e4, name=t("cum_spend", lang), legendgroup="s",
-                                 showlegend=first, line={"color": "#1f5fa8", "width": 2.5}), row=r, col=col)
-        fig.add_trace(go.Scatter(x=g.period, y=g.budget_ytd / 1e4, name=t("cum_budget", lang), legendgroup="b",
-                                 showlegend=first, line={"color": "#c62828", "dash": "dash"}), row=r, col=col)
-        fig.add_trace(go.Bar(x=g.period, y=g.prepaid_ytd / 1e4, name=t("cum_prepaid", lang), legendgroup="p",
-                             showlegend=first, marker_color="rgba(120,144,156,0.35)"), row=r, col=col)
-    fig.update_layout(height=max(340, 280 * rows + 60), margin={"l": 50, "r": 20, "t": 90, "b": 40},
-                      barmode="overlay", legend={"orientation": "h", "yref": "container", "y": 0.995, "yanchor": "top",
-                                                 "x": 0}, plot_bgcolor="#fff",
-                      font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"})
+        fig.add_trace(
+            go.Scatter(
+                x=g.period,
+                y=g.spend_ytd / 1e4,
+                name=t("cum_spend", lang),
+                legendgroup="s",
+                showlegend=first,
+                line={"color": "#1f5fa8", "width": 2.5},
+            ),
+            row=r,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=g.period,
+                y=g.budget_ytd / 1e4,
+                name=t("cum_budget", lang),
+                legendgroup="b",
+                showlegend=first,
+                line={"color": "#c62828", "dash": "dash"},
+            ),
+            row=r,
+            col=col,
+        )
+        fig.add_trace(
+            go.Bar(
+                x=g.period,
+                y=g.prepaid_ytd / 1e4,
+                name=t("cum_prepaid", lang),
+                legendgroup="p",
+                showlegend=first,
+                marker_color="rgba(120,144,156,0.35)",
+            ),
+            row=r,
+            col=col,
+        )
+    fig.update_layout(
+        height=max(340, 280 * rows + 60),
+        margin={"l": 50, "r": 20, "t": 90, "b": 40},
+        barmode="overlay",
+        legend={"orientation": "h", "yref": "container", "y": 0.995, "yanchor": "top", "x": 0},
+        plot_bgcolor="#fff",
+        font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"},
+    )
     fig.update_yaxes(title_text="万元" if lang == "zh" else "10k yuan", gridcolor="#e5e8ec")
     fig.update_xaxes(tickformat="%m" if lang == "zh" else "%b")
     return fig
 
 
 def summary_table(s: pd.DataFrame, lang: str):
-    cols = ["name", "annual_budget", "budget_ytd", "spend_ytd", "prepaid_ytd", "execution", "projected_balance",
-            "balance_state"]
-    labels = {"name": t("org", lang), "annual_budget": t("annual_budget", lang), "budget_ytd": t("budget_ytd", lang),
-              "spend_ytd": t("spend_ytd", lang), "prepaid_ytd": t("prepaid_ytd", lang),
-              "execution": t("execution", lang), "projected_balance": t("projected_balance", lang),
-              "balance_state": t("balance_state", lang)}
+    cols = [
+        "name",
+        "annual_budget",
+        "budget_ytd",
+        "spend_ytd",
+        "prepaid_ytd",
+        "execution",
+        "projected_balance",
+        "balance_state",
+    ]
+    labels = {
+        "name": t("org", lang),
+        "annual_budget": t("annual_budget", lang),
+        "budget_ytd": t("budget_ytd", lang),
+        "spend_ytd": t("spend_ytd", lang),
+        "prepaid_ytd": t("prepaid_ytd", lang),
+        "execution": t("execution", lang),
+        "projected_balance": t("projected_balance", lang),
+        "balance_state": t("balance_state", lang),
+    }
     body = []
     order = []
     for county in s[s.level == "county"].org_id:
         order += list(s[(s.level == "community") & (s.county == county)].index) + list(
-            s[(s.level == "county") & (s.org_id == county)].index)
+            s[(s.level == "county") & (s.org_id == county)].index
+        )
     order += list(s[s.level == "city"].index)
     for i in order:
         r = s.loc[i]
@@ -69,15 +124,27 @@ def summary_table(s: pd.DataFrame, lang: str):
         state = "" if pd.isna(bal) else (t("surplus", lang) if bal >= 0 else t("overrun", lang))
         cls = {"community": "", "county": "subtotal", "city": "total"}[r.level]
         name = r["name"] if r.level == "community" else f"{r['name']} {t('subtotal', lang)}"
-        body.append(html.Tr([
-            html.Td(name), html.Td(fmt_yuan(r.annual_budget)), html.Td(fmt_yuan(r.budget_ytd)),
-            html.Td(fmt_yuan(r.spend_ytd)), html.Td(fmt_yuan(r.prepaid_ytd)),
-            html.Td("—" if pd.isna(r.execution) else f"{r.execution * 100:.1f}%"),
-            html.Td(fmt_yuan(bal), className="neg" if (not pd.isna(bal) and bal < 0) else "pos"),
-            html.Td(state, className="overrun" if state == t("overrun", lang) else "surplus")], className=cls,
-            **{"data-level": r.level, "data-org": str(r.org_id)}))
-    return html.Table([html.Thead(html.Tr([html.Th(labels[c]) for c in cols])), html.Tbody(body)],
-                      className="data-table num", id="fund-summary")
+        body.append(
+            html.Tr(
+                [
+                    html.Td(name),
+                    html.Td(fmt_yuan(r.annual_budget)),
+                    html.Td(fmt_yuan(r.budget_ytd)),
+                    html.Td(fmt_yuan(r.spend_ytd)),
+                    html.Td(fmt_yuan(r.prepaid_ytd)),
+                    html.Td("—" if pd.isna(r.execution) else f"{r.execution * 100:.1f}%"),
+                    html.Td(fmt_yuan(bal), className="neg" if (not pd.isna(bal) and bal < 0) else "pos"),
+                    html.Td(state, className="overrun" if state == t("overrun", lang) else "surplus"),
+                ],
+                className=cls,
+                **{"data-level": r.level, "data-org": str(r.org_id)},
+            )
+        )
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(labels[c]) for c in cols])), html.Tbody(body)],
+        className="data-table num",
+        id="fund-summary",
+    )
 
 
 def layout(q, p, lang):
@@ -87,21 +154,43 @@ def layout(q, p, lang):
     data = q.fund(year)
     s, m = data["summary"], data["monthly"]
     asof = fmt_ts(s.period.max())[:7] if not s.empty else ""
-    ctrl = html.Div([html.Label([t("year", lang), dcc.Dropdown(
-        id={"type": "qp", "name": "year"}, value=year, clearable=False, searchable=False,
-        options=[{"label": str(y), "value": y} for y in reversed(years)], className="year-picker")],
-        className="control")], className="controls")
-    note = ("预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
-            "县、市合计为有预算医共体之和。"
-            if lang == "zh" else
-            "Projected year-end balance = annual budget − year-to-date spend × 12 / months elapsed (the year at "
-            "the pace so far); positive = surplus, negative = overrun. County and city totals sum the communities "
-            "with a budget.")
+    ctrl = html.Div(
+        [
+            html.Label(
+                [
+                    t("year", lang),
+                    dcc.Dropdown(
+                        id={"type": "qp", "name": "year"},
+                        value=year,
+                        clearable=False,
+                        searchable=False,
+                        options=[{"label": str(y), "value": y} for y in reversed(years)],
+                        className="year-picker",
+                    ),
+                ],
+                className="control",
+            )
+        ],
+        className="controls",
+    )
+    note = (
+        "预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
+        "县、市合计为有预算医共体之和。"
+        if lang == "zh"
+        else "Projected year-end balance = annual budget − year-to-date spend × 12 / months elapsed (the year at "
+        "the pace so far); positive = surplus, negative = overrun. County and city totals sum the communities "
+        "with a budget."
+    )
     if s.empty:
         return html.Div([html.H2(t("fund_title", lang)), ctrl, html.P(t("no_data_month", lang))], id="fund-page")
-    return html.Div([
-        html.H2([t("fund_title", lang), html.Span(f" · {year} · {t('month', lang)} {asof}", className="subtitle")]),
-        ctrl,
-        html.Div([summary_table(s, lang), html.P(note, className="hint")], className="card table-scroll"),
-        html.Div(dcc.Graph(figure=figure(m, lang), id="fund-chart", config={"displaylogo": False}), className="card"),
-    ], id="fund-page")
+    return html.Div(
+        [
+            html.H2([t("fund_title", lang), html.Span(f" · {year} · {t('month', lang)} {asof}", className="subtitle")]),
+            ctrl,
+            html.Div([summary_table(s, lang), html.P(note, className="hint")], className="card table-scroll"),
+            html.Div(
+                dcc.Graph(figure=figure(m, lang), id="fund-chart", config={"displaylogo": False}), className="card"
+            ),
+        ],
+        id="fund-page",
+    )

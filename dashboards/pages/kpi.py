@@ -55,32 +55,59 @@ def trend_figure(tr: pd.DataFrame, k: dict, lang: str, title: str) -> go.Figure:
     unit = k["unit"]
     scale = 100.0 if unit == "fraction" else 1.0
     x = pd.to_datetime(tr.period)
-    fig.add_trace(go.Scatter(
-        x=list(x), y=(tr.value.astype(float) * scale).tolist(), mode="lines+markers", name=t("value", lang),
-        line={"color": "#1f5fa8", "width": 2.5},
-        marker={"size": 8, "color": [STATUS_LINE.get(s, "#7f8c8d") for s in tr.status]},
-        customdata=np.stack([tr.numerator.astype(float), tr.denominator.astype(float)], axis=-1),
-        hovertemplate="%{x|%Y-%m}: %{y:.1f}" + ("%" if unit == "fraction" else "")
-        + f"<br>{t('numerator', lang)} %{{customdata[0]:,.0f}} / {t('denominator', lang)} %{{customdata[1]:,.0f}}"
-        + "<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=list(x),
+            y=(tr.value.astype(float) * scale).tolist(),
+            mode="lines+markers",
+            name=t("value", lang),
+            line={"color": "#1f5fa8", "width": 2.5},
+            marker={"size": 8, "color": [STATUS_LINE.get(s, "#7f8c8d") for s in tr.status]},
+            customdata=np.stack([tr.numerator.astype(float), tr.denominator.astype(float)], axis=-1),
+            hovertemplate="%{x|%Y-%m}: %{y:.1f}"
+            + ("%" if unit == "fraction" else "")
+            + f"<br>{t('numerator', lang)} %{{customdata[0]:,.0f}} / {t('denominator', lang)} %{{customdata[1]:,.0f}}"
+            + "<extra></extra>",
+        )
+    )
     if tr.target.notna().any():
         # one horizontal segment per month: the target in force for that month's year (step between years)
-        fig.add_trace(go.Scatter(
-            x=list(x), y=(tr.target.astype(float) * scale).tolist(), mode="lines", name=t("target_line", lang),
-            line={"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}, connectgaps=False,
-            hovertemplate=f"{t('target', lang)} %{{y:.1f}}" + ("%" if unit == "fraction" else "") + "<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=list(x),
+                y=(tr.target.astype(float) * scale).tolist(),
+                mode="lines",
+                name=t("target_line", lang),
+                line={"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"},
+                connectgaps=False,
+                hovertemplate=f"{t('target', lang)} %{{y:.1f}}"
+                + ("%" if unit == "fraction" else "")
+                + "<extra></extra>",
+            )
+        )
         for year, g in tr.assign(_x=x).groupby(x.dt.year):
             tv = g.target.dropna()
             if not tv.empty:
-                fig.add_annotation(x=g._x.iloc[0], y=float(tv.iloc[0]) * scale, yshift=12, showarrow=False,
-                                   xanchor="left", font={"color": "#c62828", "size": 11},
-                                   text=f"{year} {t('target', lang)} {fmt_value(tv.iloc[0], unit, lang)}")
+                fig.add_annotation(
+                    x=g._x.iloc[0],
+                    y=float(tv.iloc[0]) * scale,
+                    yshift=12,
+                    showarrow=False,
+                    xanchor="left",
+                    font={"color": "#c62828", "size": 11},
+                    text=f"{year} {t('target', lang)} {fmt_value(tv.iloc[0], unit, lang)}",
+                )
     fig.update_layout(
-        title={"text": title, "font": {"size": 15}}, height=380, margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.15}, plot_bgcolor="#fff", paper_bgcolor="#fff",
+        title={"text": title, "font": {"size": 15}},
+        height=380,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        plot_bgcolor="#fff",
+        paper_bgcolor="#fff",
         yaxis={"ticksuffix": "%" if unit == "fraction" else "", "gridcolor": "#e5e8ec", "zeroline": False},
         xaxis={"tickformat": "%Y-%m", "gridcolor": "#f0f2f5"},
-        font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"})
+        font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
+    )
     return fig
 
 
@@ -92,27 +119,62 @@ def distribution(peers: pd.DataFrame, org: Org, k: dict, lang: str):
     scale = 100.0 if unit == "fraction" else 1.0
     q1, med, q3 = np.percentile(vals, [25, 50, 75])
     fig = go.Figure()
-    fig.add_trace(go.Box(x=vals * scale, name="", boxpoints="all", jitter=0.4, pointpos=0, orientation="h",
-                         marker={"color": "#1f5fa8", "size": 7}, line={"color": "#1f5fa8"},
-                         fillcolor="rgba(31,95,168,0.12)", text=list(peers.dropna(subset=["value"]).name),
-                         hovertemplate="%{text}: %{x:.1f}<extra></extra>"))
+    fig.add_trace(
+        go.Box(
+            x=vals * scale,
+            name="",
+            boxpoints="all",
+            jitter=0.4,
+            pointpos=0,
+            orientation="h",
+            marker={"color": "#1f5fa8", "size": 7},
+            line={"color": "#1f5fa8"},
+            fillcolor="rgba(31,95,168,0.12)",
+            text=list(peers.dropna(subset=["value"]).name),
+            hovertemplate="%{text}: %{x:.1f}<extra></extra>",
+        )
+    )
     me = peers[peers.org_id.astype(str) == org.id]
     if not me.empty and pd.notna(me.value.iloc[0]):
-        fig.add_trace(go.Scatter(x=[float(me.value.iloc[0]) * scale], y=[""], mode="markers", name=org.name,
-                                 marker={"color": "#c62828", "size": 14, "symbol": "diamond"}))
+        fig.add_trace(
+            go.Scatter(
+                x=[float(me.value.iloc[0]) * scale],
+                y=[""],
+                mode="markers",
+                name=org.name,
+                marker={"color": "#c62828", "size": 14, "symbol": "diamond"},
+            )
+        )
     tv = peers.target.dropna()
     if not tv.empty:
-        fig.add_vline(x=float(tv.iloc[0]) * scale, line_dash="dash", line_color="#c62828",
-                      annotation_text=t("target", lang), annotation_font_color="#c62828")
-    fig.update_layout(height=260, margin={"l": 30, "r": 20, "t": 30, "b": 40}, showlegend=False,
-                      plot_bgcolor="#fff", xaxis={"ticksuffix": "%" if unit == "fraction" else "",
-                                                  "gridcolor": "#e5e8ec"},
-                      font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"})
-    stats = [("n_units", str(len(vals))), ("min", fmt_value(vals.min(), unit, lang)),
-             ("q1", fmt_value(q1, unit, lang)), ("median", fmt_value(med, unit, lang)),
-             ("q3", fmt_value(q3, unit, lang)), ("max", fmt_value(vals.max(), unit, lang))]
-    table = html.Table([html.Tbody([html.Tr([html.Th(t(s, lang)), html.Td(v)]) for s, v in stats])],
-                       className="data-table stats", id="peer-stats")
+        fig.add_vline(
+            x=float(tv.iloc[0]) * scale,
+            line_dash="dash",
+            line_color="#c62828",
+            annotation_text=t("target", lang),
+            annotation_font_color="#c62828",
+        )
+    fig.update_layout(
+        height=260,
+        margin={"l": 30, "r": 20, "t": 30, "b": 40},
+        showlegend=False,
+        plot_bgcolor="#fff",
+        xaxis={"ticksuffix": "%" if unit == "fraction" else "", "gridcolor": "#e5e8ec"},
+        font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"},
+    )
+    stats = [
+        ("n_units", str(len(vals))),
+        ("min", fmt_value(vals.min(), unit, lang)),
+        ("q1", fmt_value(q1, unit, lang)),
+        ("median", fmt_value(med, unit, lang)),
+        ("q3", fmt_value(q3, unit, lang)),
+        ("max", fmt_value(vals.max(), unit, lang)),
+    ]
+    table = html.Table(
+        [html.Tbody([html.Tr([html.Th(t(s, lang)), html.Td(v)]) for s, v in stats])],
+        className="data-table stats",
+        id="peer-stats",
+    )
     return dcc.Graph(figure=fig, id="kpi-distribution", config={"displaylogo": False}), table
 
 
@@ -123,18 +185,35 @@ def definition_card(q: Queries, k: dict, lang: str):
         ("kpi", f"{k['name_zh']} / {k['name_en']}"),
         ("family", family_label(k["family"], lang)),
         ("unit", k["unit"]),
-        ("direction", {">=": "≥ 越高越好" if lang == "zh" else "≥ higher is better",
-                       "<=": "≤ 越低越好" if lang == "zh" else "≤ lower is better"}.get(k["direction"], "—")),
+        (
+            "direction",
+            {
+                ">=": "≥ 越高越好" if lang == "zh" else "≥ higher is better",
+                "<=": "≤ 越低越好" if lang == "zh" else "≤ lower is better",
+            }.get(k["direction"], "—"),
+        ),
         ("formula_zh", k["formula_zh"]),
         ("formula_en", k["formula_en"]),
-        ("source_feeds", "、".join(feed_label(f, lang) + f" ({f})" for f in feeds) if lang == "zh"
-         else ", ".join(f"{feed_label(f, lang)} ({f})" for f in feeds)),
+        (
+            "source_feeds",
+            "、".join(feed_label(f, lang) + f" ({f})" for f in feeds)
+            if lang == "zh"
+            else ", ".join(f"{feed_label(f, lang)} ({f})" for f in feeds),
+        ),
         ("policy_ref", k.get("policy_ref") or "—"),
         ("last_load", fmt_ts(last)),
     ]
-    return html.Div([html.H3(t("definition", lang)), html.Table(html.Tbody(
-        [html.Tr([html.Th(t(key, lang)), html.Td(str(v), id=f"def-{key}")]) for key, v in rows]),
-        className="data-table definition")], className="card", id="definition-card")
+    return html.Div(
+        [
+            html.H3(t("definition", lang)),
+            html.Table(
+                html.Tbody([html.Tr([html.Th(t(key, lang)), html.Td(str(v), id=f"def-{key}")]) for key, v in rows]),
+                className="data-table definition",
+            ),
+        ],
+        className="card",
+        id="definition-card",
+    )
 
 
 def layout(q: Queries, p: dict, lang: str):
@@ -156,18 +235,53 @@ def layout(q: Queries, p: dict, lang: str):
             if q.in_scope(lvl, r.org_id):
                 org_opts.append({"label": f"{t('lvl_' + lvl, lang)} · {r.name}", "value": f"{lvl}:{r.org_id}"})
     title = f"{org.name} · {kpi_name(k, lang)}"
-    ctrl = html.Div([
-        html.Label([t("choose_kpi", lang), dcc.Dropdown(
-            id={"type": "qp", "name": "code"}, value=code, clearable=False,
-            options=[{"label": f"{r.family} · {r.name_zh if lang == 'zh' else r.name_en}", "value": r.kpi_code}
-                     for r in kpis.itertuples()], className="kpi-picker")], className="control wide"),
-        html.Label([t("org", lang), dcc.Dropdown(id={"type": "qp", "name": "lo"}, value=f"{org.level}:{org.id}",
-                                                 options=org_opts, clearable=False, className="org-picker")],
-                   className="control wide"),
-        html.Label([t("period_type", lang), dcc.RadioItems(
-            id={"type": "qp", "name": "pt"}, value=pt, inline=True, className="radio",
-            options=[{"label": t("pt_" + x, lang), "value": x} for x in types])], className="control"),
-    ], className="controls")
+    ctrl = html.Div(
+        [
+            html.Label(
+                [
+                    t("choose_kpi", lang),
+                    dcc.Dropdown(
+                        id={"type": "qp", "name": "code"},
+                        value=code,
+                        clearable=False,
+                        options=[
+                            {"label": f"{r.family} · {r.name_zh if lang == 'zh' else r.name_en}", "value": r.kpi_code}
+                            for r in kpis.itertuples()
+                        ],
+                        className="kpi-picker",
+                    ),
+                ],
+                className="control wide",
+            ),
+            html.Label(
+                [
+                    t("org", lang),
+                    dcc.Dropdown(
+                        id={"type": "qp", "name": "lo"},
+                        value=f"{org.level}:{org.id}",
+                        options=org_opts,
+                        clearable=False,
+                        className="org-picker",
+                    ),
+                ],
+                className="control wide",
+            ),
+            html.Label(
+                [
+                    t("period_type", lang),
+                    dcc.RadioItems(
+                        id={"type": "qp", "name": "pt"},
+                        value=pt,
+                        inline=True,
+                        className="radio",
+                        options=[{"label": t("pt_" + x, lang), "value": x} for x in types],
+                    ),
+                ],
+                className="control",
+            ),
+        ],
+        className="controls",
+    )
     body = [html.H2([kpi_name(k, lang), html.Span(f" · {k['kpi_code']}", className="subtitle")]), ctrl]
     if tr.empty:
         body.append(html.P(t("no_data_month", lang), className="empty"))
@@ -180,40 +294,107 @@ def layout(q: Queries, p: dict, lang: str):
     for r in tr.sort_values("period", ascending=False).itertuples():
         bg, fg = STATUS_COLOURS.get(r.status, STATUS_COLOURS["none"])
         per = pd.Timestamp(r.period).date()
-        rows.append(html.Tr([
-            html.Td(str(per.year) if pt == "year" else month_label(per, lang)),
-            html.Td(fmt_number(r.numerator, 0 if unit != "yuan" else 2)),
-            html.Td(fmt_number(r.denominator, 0 if unit not in ("yuan",) and k["kpi_code"] != "fund_budget_execution"
-                               else 2)),
-            html.Td(fmt_value(r.value, unit, lang)), html.Td(fmt_value(r.target, unit, lang)),
-            html.Td(status_label(r.status, lang), style={"background": bg, "color": fg})]))
-    nd_table = html.Table([html.Thead(html.Tr([html.Th(t(c, lang)) for c in (
-        "month" if pt != "year" else "year", "numerator", "denominator", "value", "target", "status")])),
-        html.Tbody(rows)], className="data-table", id="numden-table")
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(str(per.year) if pt == "year" else month_label(per, lang)),
+                    html.Td(fmt_number(r.numerator, 0 if unit != "yuan" else 2)),
+                    html.Td(
+                        fmt_number(
+                            r.denominator,
+                            0 if unit not in ("yuan",) and k["kpi_code"] != "fund_budget_execution" else 2,
+                        )
+                    ),
+                    html.Td(fmt_value(r.value, unit, lang)),
+                    html.Td(fmt_value(r.target, unit, lang)),
+                    html.Td(status_label(r.status, lang), style={"background": bg, "color": fg}),
+                ]
+            )
+        )
+    nd_table = html.Table(
+        [
+            html.Thead(
+                html.Tr(
+                    [
+                        html.Th(t(c, lang))
+                        for c in (
+                            "month" if pt != "year" else "year",
+                            "numerator",
+                            "denominator",
+                            "value",
+                            "target",
+                            "status",
+                        )
+                    ]
+                )
+            ),
+            html.Tbody(rows),
+        ],
+        className="data-table",
+        id="numden-table",
+    )
     levels = [lv for lv in q.kpi_levels(code) if lv != "city"] or [org.level]
-    peer_level = p.get("dl") if p.get("dl") in levels else (
-        org.level if org.level in levels else ("community" if "community" in levels else levels[0]))
+    peer_level = (
+        p.get("dl")
+        if p.get("dl") in levels
+        else (org.level if org.level in levels else ("community" if "community" in levels else levels[0]))
+    )
     peer_level_orgs = q.peers(code, peer_level, month, pt) if month else pd.DataFrame()
-    dist, stats = distribution(peer_level_orgs, org, k, lang) if not peer_level_orgs.empty else (
-        html.P(t("no_data_month", lang)), None)
-    month_pick = dcc.Dropdown(id={"type": "qp", "name": "month"}, value=month_str(month), clearable=False,
-                              options=[{"label": month_label(m, lang), "value": month_str(m)}
-                                       for m in reversed(months)], className="month-picker")
+    dist, stats = (
+        distribution(peer_level_orgs, org, k, lang)
+        if not peer_level_orgs.empty
+        else (html.P(t("no_data_month", lang)), None)
+    )
+    month_pick = dcc.Dropdown(
+        id={"type": "qp", "name": "month"},
+        value=month_str(month),
+        clearable=False,
+        options=[{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)],
+        className="month-picker",
+    )
     body += [
         html.Div(dcc.Graph(figure=fig, id="kpi-trend", config={"displaylogo": False}), className="card"),
-        html.Div([
-            html.Div([html.H3(f"{t('distribution', lang)} · {t('lvl_' + peer_level, lang)}"),
-                      html.Div([html.Label([t("month", lang), month_pick], className="control"),
-                                html.Label([t("peer_units", lang), dcc.Dropdown(
-                                    id={"type": "qp", "name": "dl"}, value=peer_level, clearable=False,
-                                    searchable=False, className="month-picker",
-                                    options=[{"label": t("lvl_" + lv, lang), "value": lv} for lv in levels])],
-                                    className="control")], className="controls"),
-                      dist, stats], className="card half"),
-            definition_card(q, k, lang),
-        ], className="two-col"),
-        html.Div([html.H3(f"{t('numerator', lang)} / {t('denominator', lang)}"),
-                  html.Div(nd_table, className="table-scroll tall")], className="card"),
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H3(f"{t('distribution', lang)} · {t('lvl_' + peer_level, lang)}"),
+                        html.Div(
+                            [
+                                html.Label([t("month", lang), month_pick], className="control"),
+                                html.Label(
+                                    [
+                                        t("peer_units", lang),
+                                        dcc.Dropdown(
+                                            id={"type": "qp", "name": "dl"},
+                                            value=peer_level,
+                                            clearable=False,
+                                            searchable=False,
+                                            className="month-picker",
+                                            options=[{"label": t("lvl_" + lv, lang), "value": lv} for lv in levels],
+                                        ),
+                                    ],
+                                    className="control",
+                                ),
+                            ],
+                            className="controls",
+                        ),
+                        dist,
+                        stats,
+                    ],
+                    className="card half",
+                ),
+                definition_card(q, k, lang),
+            ],
+            className="two-col",
+        ),
+        html.Div(
+            [
+                html.H3(f"{t('numerator', lang)} / {t('denominator', lang)}"),
+                html.Div(nd_table, className="table-scroll tall"),
+            ],
+            className="card",
+        ),
     ]
     return html.Div(body, id="kpi-page")
 

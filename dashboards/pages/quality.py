@@ -9,15 +9,23 @@ from dashboards.components import grid
 from dashboards.i18n import feed_label, t
 from dashboards.queries import DEFAULT_LATE_DAY
 
-STATE_STYLE = {"received": ("#d4edda", "#155724", "✓"), "late": ("#fff3cd", "#7a5a00", "迟"),
-               "rejected": ("#f8d7da", "#842029", "✗"), "missing": ("#f1c0c5", "#842029", "缺"),
-               "not_due": ("#f8f9fa", "#adb5bd", "·")}
+STATE_STYLE = {
+    "received": ("#d4edda", "#155724", "✓"),
+    "late": ("#fff3cd", "#7a5a00", "迟"),
+    "rejected": ("#f8d7da", "#842029", "✗"),
+    "missing": ("#f1c0c5", "#842029", "缺"),
+    "not_due": ("#f8f9fa", "#adb5bd", "·"),
+}
 STATE_EN = {"received": "✓", "late": "L", "rejected": "✗", "missing": "M", "not_due": "·"}
 
 
 def completeness_grid(cg, lang):
-    head = html.Thead(html.Tr([html.Th(t("feed", lang)), html.Th(t("county", lang))] + [
-        html.Th(f"{m}月" if lang == "zh" else f"{m:02d}") for m in range(1, 13)]))
+    head = html.Thead(
+        html.Tr(
+            [html.Th(t("feed", lang)), html.Th(t("county", lang))]
+            + [html.Th(f"{m}月" if lang == "zh" else f"{m:02d}") for m in range(1, 13)]
+        )
+    )
     body = []
     for feed, g in cg.groupby("feed", sort=False):
         first = True
@@ -29,17 +37,30 @@ def completeness_grid(cg, lang):
             tds.append(html.Td(gc.county_name.iloc[0]))
             for r in gc.sort_values("month").itertuples():
                 bg, fg, mark = STATE_STYLE[r.state]
-                tds.append(html.Td(mark if lang == "zh" else STATE_EN[r.state],
-                                   style={"background": bg, "color": fg}, className=f"cg cg-{r.state}",
-                                   title=t("c_" + r.state, lang) + (f" · {r.first_received:%Y-%m-%d}"
-                                                                   if not pd.isna(r.first_received) else "")))
+                tds.append(
+                    html.Td(
+                        mark if lang == "zh" else STATE_EN[r.state],
+                        style={"background": bg, "color": fg},
+                        className=f"cg cg-{r.state}",
+                        title=t("c_" + r.state, lang)
+                        + (f" · {r.first_received:%Y-%m-%d}" if not pd.isna(r.first_received) else ""),
+                    )
+                )
             body.append(html.Tr(tds))
-    leg = html.Div([html.Span(f"{STATE_STYLE[s][2] if lang == 'zh' else STATE_EN[s]} {t('c_' + s, lang)}",
-                              className="legend-item", style={"background": STATE_STYLE[s][0],
-                                                              "color": STATE_STYLE[s][1]})
-                    for s in STATE_STYLE], className="legend")
-    return html.Div([leg, html.Table([head, html.Tbody(body)], className="data-table completeness",
-                                     id="completeness-grid")])
+    leg = html.Div(
+        [
+            html.Span(
+                f"{STATE_STYLE[s][2] if lang == 'zh' else STATE_EN[s]} {t('c_' + s, lang)}",
+                className="legend-item",
+                style={"background": STATE_STYLE[s][0], "color": STATE_STYLE[s][1]},
+            )
+            for s in STATE_STYLE
+        ],
+        className="legend",
+    )
+    return html.Div(
+        [leg, html.Table([head, html.Tbody(body)], className="data-table completeness", id="completeness-grid")]
+    )
 
 
 def layout(q, p, lang):
@@ -60,49 +81,122 @@ def layout(q, p, lang):
         b = b.copy()
         b["verdict"] = b.verdict.map(lambda v: verdict_labels.get(v, v))
         b["feed"] = b.feed.map(lambda f: f"{feed_label(f, lang)} ({f})")
-        keep = [c for c in ("received_at", "feed", "file_name", "verdict", "rows_read", "rows_loaded",
-                            "rows_quarantined", "reasons", "coverage", "batch_id") if c in b]
+        keep = [
+            c
+            for c in (
+                "received_at",
+                "feed",
+                "file_name",
+                "verdict",
+                "rows_read",
+                "rows_loaded",
+                "rows_quarantined",
+                "reasons",
+                "coverage",
+                "batch_id",
+            )
+            if c in b
+        ]
         b = b[keep]
-    labels = {"received_at": "接收时间" if lang == "zh" else "Received", "feed": t("feed", lang),
-              "file_name": "文件" if lang == "zh" else "File", "verdict": t("verdict", lang),
-              "rows_read": "读取行数" if lang == "zh" else "Rows read",
-              "rows_loaded": "加载行数" if lang == "zh" else "Rows loaded",
-              "rows_quarantined": "隔离行数" if lang == "zh" else "Rows quarantined",
-              "reasons": "原因" if lang == "zh" else "Reasons", "reason": "原因" if lang == "zh" else "Reason"}
-    verdict_style = {"function": "params.value && params.value.indexOf('" + verdict_labels["rejected"]
-                     + "') === 0 ? {'backgroundColor': '#f8d7da'} : (params.value && params.value.indexOf('"
-                     + verdict_labels["accepted_with_quarantine"] + "') === 0 ? {'backgroundColor': '#fff3cd'} : {})"}
-    bcols = [{"field": c, "headerName": labels.get(c, c), **({"cellStyle": verdict_style} if c == "verdict" else {})}
-             for c in b.columns]
+    labels = {
+        "received_at": "接收时间" if lang == "zh" else "Received",
+        "feed": t("feed", lang),
+        "file_name": "文件" if lang == "zh" else "File",
+        "verdict": t("verdict", lang),
+        "rows_read": "读取行数" if lang == "zh" else "Rows read",
+        "rows_loaded": "加载行数" if lang == "zh" else "Rows loaded",
+        "rows_quarantined": "隔离行数" if lang == "zh" else "Rows quarantined",
+        "reasons": "原因" if lang == "zh" else "Reasons",
+        "reason": "原因" if lang == "zh" else "Reason",
+    }
+    verdict_style = {
+        "function": "params.value && params.value.indexOf('"
+        + verdict_labels["rejected"]
+        + "') === 0 ? {'backgroundColor': '#f8d7da'} : (params.value && params.value.indexOf('"
+        + verdict_labels["accepted_with_quarantine"]
+        + "') === 0 ? {'backgroundColor': '#fff3cd'} : {})"
+    }
+    bcols = [
+        {"field": c, "headerName": labels.get(c, c), **({"cellStyle": verdict_style} if c == "verdict" else {})}
+        for c in b.columns
+    ]
     fe, qr, rp = q.failed_expectations(), q.quarantine(), q.replacements()
     parts = [
         html.H2(t("quality_title", lang)),
-        html.Div([html.Label([t("year", lang), dcc.Dropdown(
-            id={"type": "qp", "name": "year"}, value=year, clearable=False, searchable=False,
-            options=[{"label": str(y), "value": y} for y in reversed(years)], className="year-picker")],
-            className="control"),
-            html.Label(["迟报界限（次月日）" if lang == "zh" else "Late after day", dcc.Dropdown(
-                id={"type": "qp", "name": "late"}, value=late_day, clearable=False, searchable=False,
-                options=[{"label": str(d), "value": d} for d in range(1, 29)], className="day-picker")],
-                className="control")], className="controls"),
+        html.Div(
+            [
+                html.Label(
+                    [
+                        t("year", lang),
+                        dcc.Dropdown(
+                            id={"type": "qp", "name": "year"},
+                            value=year,
+                            clearable=False,
+                            searchable=False,
+                            options=[{"label": str(y), "value": y} for y in reversed(years)],
+                            className="year-picker",
+                        ),
+                    ],
+                    className="control",
+                ),
+                html.Label(
+                    [
+                        "迟报界限（次月日）" if lang == "zh" else "Late after day",
+                        dcc.Dropdown(
+                            id={"type": "qp", "name": "late"},
+                            value=late_day,
+                            clearable=False,
+                            searchable=False,
+                            options=[{"label": str(d), "value": d} for d in range(1, 29)],
+                            className="day-picker",
+                        ),
+                    ],
+                    className="control",
+                ),
+            ],
+            className="controls",
+        ),
     ]
     if year is not None:
         cg = q.completeness(year, late_day)
-        parts.append(html.Div([html.H3(f"{t('completeness', lang)} · {year}"),
-                               html.P(t("completeness_hint", lang, day=late_day), className="hint"),
-                               html.Div(completeness_grid(cg, lang), className="table-scroll")], className="card"))
+        parts.append(
+            html.Div(
+                [
+                    html.H3(f"{t('completeness', lang)} · {year}"),
+                    html.P(t("completeness_hint", lang, day=late_day), className="hint"),
+                    html.Div(completeness_grid(cg, lang), className="table-scroll"),
+                ],
+                className="card",
+            )
+        )
     parts += [
-        html.Div([html.H3(f"{t('batches', lang)} ({len(b)})"),
-                  grid(b, "batches-grid", labels, col_defs=bcols) if not b.empty else html.P(t("none_found", lang))],
-                 className="card"),
-        html.Div([html.H3(f"{t('failed_expectations', lang)} ({len(fe)})"),
-                  grid(fe, "dq-grid", labels, height=300) if not fe.empty else html.P(t("none_found", lang))],
-                 className="card"),
-        html.Div([html.H3(f"{t('quarantine', lang)} ({len(qr)})"),
-                  grid(qr, "quarantine-grid", labels, height=300) if not qr.empty else html.P(t("none_found", lang))],
-                 className="card"),
-        html.Div([html.H3(f"{t('replacements', lang)} ({len(rp)})"),
-                  grid(rp, "replacements-grid", labels, height=240) if not rp.empty
-                  else html.P(t("none_found", lang))], className="card"),
+        html.Div(
+            [
+                html.H3(f"{t('batches', lang)} ({len(b)})"),
+                grid(b, "batches-grid", labels, col_defs=bcols) if not b.empty else html.P(t("none_found", lang)),
+            ],
+            className="card",
+        ),
+        html.Div(
+            [
+                html.H3(f"{t('failed_expectations', lang)} ({len(fe)})"),
+                grid(fe, "dq-grid", labels, height=300) if not fe.empty else html.P(t("none_found", lang)),
+            ],
+            className="card",
+        ),
+        html.Div(
+            [
+                html.H3(f"{t('quarantine', lang)} ({len(qr)})"),
+                grid(qr, "quarantine-grid", labels, height=300) if not qr.empty else html.P(t("none_found", lang)),
+            ],
+            className="card",
+        ),
+        html.Div(
+            [
+                html.H3(f"{t('replacements', lang)} ({len(rp)})"),
+                grid(rp, "replacements-grid", labels, height=240) if not rp.empty else html.P(t("none_found", lang)),
+            ],
+            className="card",
+        ),
     ]
     return html.Div(parts, id="quality-page")

@@ -43,17 +43,23 @@ def view(q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] |
     if org.level in ("city", "county"):
         child_level = "county" if org.level == "city" else "community"
         orgs = [org] + kids.get(child_level, [])
-        tables.append(dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt),
-                           title=None))
+        tables.append(dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt), title=None))
     elif org.level == "community":
         facs = kids.get("facility", [])
         if len(facs) <= MAX_COLUMNS:
             orgs = [org] + facs
-            tables.append(dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt),
-                               title="member_facilities"))
+            tables.append(
+                dict(
+                    kind="matrix",
+                    orgs=orgs,
+                    cells=_noted(q.cells(orgs, month, pt, families), pt),
+                    title="member_facilities",
+                )
+            )
         else:
-            tables.append(dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt),
-                               title=None))
+            tables.append(
+                dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt), title=None)
+            )
             cells = _noted(q.cells(facs, month, pt, families), pt)
             tables.append(dict(kind="list", orgs=facs, cells=cells, title="member_facilities"))
         towns = kids.get("township", [])
@@ -63,8 +69,9 @@ def view(q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] |
                 kind = "matrix" if len(towns) <= MAX_COLUMNS else "list"
                 tables.append(dict(kind=kind, orgs=towns, cells=cells, title="townships"))
     else:
-        tables.append(dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt),
-                           title=None))
+        tables.append(
+            dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt), title=None)
+        )
     return tables
 
 
@@ -95,8 +102,11 @@ def breadcrumbs(q: Queries, org: Org, base: str, p: dict, lang: str):
         if i:
             items.append(html.Span("›", className="crumb-sep"))
         if i < len(trail) - 1:
-            items.append(dcc.Link(o.name, href=href(base, p, level=o.level, org=o.id), className="crumb",
-                                  id=f"crumb-{o.level}-{o.id}"))
+            items.append(
+                dcc.Link(
+                    o.name, href=href(base, p, level=o.level, org=o.id), className="crumb", id=f"crumb-{o.level}-{o.id}"
+                )
+            )
         else:
             items.append(html.Span(o.name, className="crumb crumb-current", id=f"crumb-{o.level}-{o.id}"))
     return html.Nav(items, className="breadcrumbs", id="breadcrumbs")
@@ -105,27 +115,61 @@ def breadcrumbs(q: Queries, org: Org, base: str, p: dict, lang: str):
 def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = True):
     months = q.months()
     items = [
-        html.Label([t("month", lang), dcc.Dropdown(
-            id={"type": "qp", "name": "month"}, value=month_str(month), clearable=False, searchable=False,
-            options=[{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)],
-            className="month-picker")], className="control"),
-        html.Label([t("period_type", lang), dcc.RadioItems(
-            id={"type": "qp", "name": "pt"}, value=pt, inline=True,
-            options=[{"label": t("pt_month", lang), "value": "month"}, {"label": t("pt_ytd", lang), "value": "ytd"}],
-            className="radio")], className="control"),
+        html.Label(
+            [
+                t("month", lang),
+                dcc.Dropdown(
+                    id={"type": "qp", "name": "month"},
+                    value=month_str(month),
+                    clearable=False,
+                    searchable=False,
+                    options=[{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)],
+                    className="month-picker",
+                ),
+            ],
+            className="control",
+        ),
+        html.Label(
+            [
+                t("period_type", lang),
+                dcc.RadioItems(
+                    id={"type": "qp", "name": "pt"},
+                    value=pt,
+                    inline=True,
+                    options=[
+                        {"label": t("pt_month", lang), "value": "month"},
+                        {"label": t("pt_ytd", lang), "value": "ytd"},
+                    ],
+                    className="radio",
+                ),
+            ],
+            className="control",
+        ),
     ]
     if with_export:
         items += [
             html.Button(t("export_xlsx", lang), id="sc-export", className="btn"),
             dcc.Download(id="sc-download"),
-            html.A(t("print_report", lang), href=f"/report?month={month_str(month)}&pt={pt}&lang={lang}",
-                   target="_blank", className="btn btn-link", id="print-link"),
+            html.A(
+                t("print_report", lang),
+                href=f"/report?month={month_str(month)}&pt={pt}&lang={lang}",
+                target="_blank",
+                className="btn btn-link",
+                id="print-link",
+            ),
         ]
     return html.Div(items, className="controls")
 
 
-def layout(q: Queries, p: dict, lang: str, base: str = "/", families: tuple[str, ...] | None = None,
-           title_key: str = "nav_scorecard", extra=None):
+def layout(
+    q: Queries,
+    p: dict,
+    lang: str,
+    base: str = "/",
+    families: tuple[str, ...] | None = None,
+    title_key: str = "nav_scorecard",
+    extra=None,
+):
     org, month, pt = resolve(q, p)
     if org is None or month is None:
         return html.Div(t("no_data_month", lang), className="empty")
@@ -135,28 +179,48 @@ def layout(q: Queries, p: dict, lang: str, base: str = "/", families: tuple[str,
         kpis = kpis[kpis.family.isin(families)]
     blocks = []
     for i, tb in enumerate(view(q, org, month, pt, families)):
+
         def header_link(o, _cur=org):
             return None if (o.level, o.id) == (_cur.level, _cur.id) else href(base, state, level=o.level, org=o.id)
 
         def kpi_link(k, _lvl=tb["orgs"][0].level, _org=tb["orgs"][0].id):
-            return href("/kpi", {"lang": lang, "month": month_str(month), "pt": pt}, code=k["kpi_code"],
-                        level=_lvl, org=_org)
+            return href(
+                "/kpi", {"lang": lang, "month": month_str(month), "pt": pt}, code=k["kpi_code"], level=_lvl, org=_org
+            )
 
         if tb["kind"] == "matrix":
-            table = scorecard_matrix(kpis, tb["orgs"], tb["cells"], lang, header_link=header_link,
-                                     kpi_link=kpi_link, table_id=f"scorecard-{i}", current=org,
-                                     level_label=level_label(lang))
+            table = scorecard_matrix(
+                kpis,
+                tb["orgs"],
+                tb["cells"],
+                lang,
+                header_link=header_link,
+                kpi_link=kpi_link,
+                table_id=f"scorecard-{i}",
+                current=org,
+                level_label=level_label(lang),
+            )
         else:
-            table = scorecard_list(kpis, tb["orgs"], tb["cells"], lang, row_link=header_link,
-                                   table_id=f"scorecard-{i}")
-        blocks.append(html.Div([html.H3(t(tb["title"], lang)) if tb["title"] else None,
-                                html.Div(table, className="table-scroll")], className="card"))
-    return html.Div([
-        html.H2([t(title_key, lang), html.Span(f" · {month_label(month, lang)} · "
-                                               f"{t('pt_' + pt, lang)}", className="subtitle")]),
-        controls(q, month, pt, lang, with_export=families is None),
-        breadcrumbs(q, org, base, state, lang),
-        html.Div([legend(lang), html.Span(t("drill_hint", lang), className="hint")], className="legend-row"),
-        *blocks,
-        extra(q, org, month, lang) if extra else None,
-    ], id="scorecard-page")
+            table = scorecard_list(kpis, tb["orgs"], tb["cells"], lang, row_link=header_link, table_id=f"scorecard-{i}")
+        blocks.append(
+            html.Div(
+                [html.H3(t(tb["title"], lang)) if tb["title"] else None, html.Div(table, className="table-scroll")],
+                className="card",
+            )
+        )
+    return html.Div(
+        [
+            html.H2(
+                [
+                    t(title_key, lang),
+                    html.Span(f" · {month_label(month, lang)} · {t('pt_' + pt, lang)}", className="subtitle"),
+                ]
+            ),
+            controls(q, month, pt, lang, with_export=families is None),
+            breadcrumbs(q, org, base, state, lang),
+            html.Div([legend(lang), html.Span(t("drill_hint", lang), className="hint")], className="legend-row"),
+            *blocks,
+            extra(q, org, month, lang) if extra else None,
+        ],
+        id="scorecard-page",
+    )

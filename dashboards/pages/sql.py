@@ -11,30 +11,50 @@ from dashboards.components import grid, neutralise
 from dashboards.i18n import t
 from dashboards.queries import Queries, run_sql
 
-EXAMPLE = ("SELECT o.name, k.period, k.value, k.target, k.status\nFROM marts.kpi_values k\n"
-           "JOIN marts.dim_org o USING (org_level, org_id)\n"
-           "WHERE k.kpi_code = 'village_phs_task_share' AND k.org_level = 'county' AND k.period_type = 'month'\n"
-           "ORDER BY k.period DESC, o.name\nLIMIT 100")
+EXAMPLE = (
+    "SELECT o.name, k.period, k.value, k.target, k.status\nFROM marts.kpi_values k\n"
+    "JOIN marts.dim_org o USING (org_level, org_id)\n"
+    "WHERE k.kpi_code = 'village_phs_task_share' AND k.org_level = 'county' AND k.period_type = 'month'\n"
+    "ORDER BY k.period DESC, o.name\nLIMIT 100"
+)
 
 
 def layout(q: Queries, p: dict, lang: str):
     d = q.dictionary()
-    labels = {"schema": t("schema", lang), "table": t("table", lang), "column": t("column", lang),
-              "type": t("type", lang), "description": t("description", lang),
-              "table_description": t("table", lang) + " · " + t("description", lang)}
-    return html.Div([
-        html.H2(t("sql_title", lang)),
-        html.Div([
-            dcc.Textarea(id="sql-text", value=p.get("q") or EXAMPLE, className="sql-box", spellCheck=False),
-            html.Div([html.Button(t("run", lang), id="sql-run", className="btn btn-primary"),
-                      html.Button(t("download_csv", lang), id="sql-csv", className="btn"),
-                      html.Button(t("download_xlsx", lang), id="sql-xlsx", className="btn"),
-                      dcc.Download(id="sql-download"),
-                      html.Span(id="sql-status", className="hint")], className="controls"),
-            dcc.Loading(html.Div(id="sql-results"), type="dot"),
-        ], className="card"),
-        html.Div([html.H3(t("dictionary", lang)), grid(d, "dictionary-grid", labels, height=420)], className="card"),
-    ], id="sql-page")
+    labels = {
+        "schema": t("schema", lang),
+        "table": t("table", lang),
+        "column": t("column", lang),
+        "type": t("type", lang),
+        "description": t("description", lang),
+        "table_description": t("table", lang) + " · " + t("description", lang),
+    }
+    return html.Div(
+        [
+            html.H2(t("sql_title", lang)),
+            html.Div(
+                [
+                    dcc.Textarea(id="sql-text", value=p.get("q") or EXAMPLE, className="sql-box", spellCheck=False),
+                    html.Div(
+                        [
+                            html.Button(t("run", lang), id="sql-run", className="btn btn-primary"),
+                            html.Button(t("download_csv", lang), id="sql-csv", className="btn"),
+                            html.Button(t("download_xlsx", lang), id="sql-xlsx", className="btn"),
+                            dcc.Download(id="sql-download"),
+                            html.Span(id="sql-status", className="hint"),
+                        ],
+                        className="controls",
+                    ),
+                    dcc.Loading(html.Div(id="sql-results"), type="dot"),
+                ],
+                className="card",
+            ),
+            html.Div(
+                [html.H3(t("dictionary", lang)), grid(d, "dictionary-grid", labels, height=420)], className="card"
+            ),
+        ],
+        id="sql-page",
+    )
 
 
 def execute(sql: str, lang: str, max_rows: int = 10_000):
@@ -46,8 +66,9 @@ def execute(sql: str, lang: str, max_rows: int = 10_000):
     try:
         res = run_sql(sql, max_rows=max_rows)
     except (MedcomError, duckdb.Error) as exc:  # QueryRejected is a MedcomError
-        return html.Div(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, className="error",
-                        id="sql-error"), ""
+        return html.Div(
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__, className="error", id="sql-error"
+        ), ""
     df = pd.DataFrame(res.rows, columns=_unique(res.columns))
     status = t("rows_returned", lang, n=len(df), s=res.elapsed)
     if res.truncated:
@@ -81,7 +102,8 @@ def xlsx_bytes(df: pd.DataFrame) -> bytes:
         if isinstance(safe[c].dtype, pd.DatetimeTZDtype):
             safe[c] = safe[c].dt.tz_localize(None)
     safe = safe.map(neutralise) if not safe.empty else safe
-    with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False,
-                                                                             "strings_to_urls": False}}) as xw:
+    with pd.ExcelWriter(
+        buf, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
+    ) as xw:
         safe.to_excel(xw, index=False, sheet_name="result")
     return buf.getvalue()

@@ -19,25 +19,52 @@ def _lists(q, org, month, lang):
         insp["planned_month"] = insp.planned_month.astype(str).str[:7]
         insp = insp[["inspection_id", "facility_name", "county_code", "kind", "planned_month"]]
     if not comp.empty:
-        comp["county_code"] = comp.county_code.map(
-            lambda c: names.get(("county", c)) or names.get(("city", c)) or c)
+        comp["county_code"] = comp.county_code.map(lambda c: names.get(("county", c)) or names.get(("city", c)) or c)
         comp = comp[["complaint_id", "county_code", "received_date", "due_date", "days_overdue"]]
-    labels = {"inspection_id": t("inspection_id", lang), "facility_name": t("facility", lang),
-              "county_code": t("county", lang), "kind": t("kind", lang), "planned_month": t("planned_month", lang),
-              "complaint_id": t("complaint_id", lang), "received_date": t("received_date", lang),
-              "due_date": t("due_date", lang), "days_overdue": t("days_overdue", lang)}
-    return html.Div([
-        html.Div([html.H3(f"{t('open_inspections', lang)}（{len(insp)}）" if lang == "zh"
-                          else f"{t('open_inspections', lang)} ({len(insp)})"),
-                  grid(insp, "open-inspections", labels, height=320) if not insp.empty
-                  else html.P(t("none_found", lang))], className="card"),
-        html.Div([html.H3(f"{t('overdue_complaints', lang)}（{len(comp)}）" if lang == "zh"
-                          else f"{t('overdue_complaints', lang)} ({len(comp)})"),
-                  grid(comp, "overdue-complaints", labels, height=320) if not comp.empty
-                  else html.P(t("none_found", lang))], className="card"),
-    ])
+    labels = {
+        "inspection_id": t("inspection_id", lang),
+        "facility_name": t("facility", lang),
+        "county_code": t("county", lang),
+        "kind": t("kind", lang),
+        "planned_month": t("planned_month", lang),
+        "complaint_id": t("complaint_id", lang),
+        "received_date": t("received_date", lang),
+        "due_date": t("due_date", lang),
+        "days_overdue": t("days_overdue", lang),
+    }
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H3(
+                        f"{t('open_inspections', lang)}（{len(insp)}）"
+                        if lang == "zh"
+                        else f"{t('open_inspections', lang)} ({len(insp)})"
+                    ),
+                    grid(insp, "open-inspections", labels, height=320)
+                    if not insp.empty
+                    else html.P(t("none_found", lang)),
+                ],
+                className="card",
+            ),
+            html.Div(
+                [
+                    html.H3(
+                        f"{t('overdue_complaints', lang)}（{len(comp)}）"
+                        if lang == "zh"
+                        else f"{t('overdue_complaints', lang)} ({len(comp)})"
+                    ),
+                    grid(comp, "overdue-complaints", labels, height=320)
+                    if not comp.empty
+                    else html.P(t("none_found", lang)),
+                ],
+                className="card",
+            ),
+        ]
+    )
 
 
 def layout(q, p, lang):
-    return scorecard.layout(q, p, lang, base="/supervision", families=("D",), title_key="supervision_title",
-                            extra=_lists)
+    return scorecard.layout(
+        q, p, lang, base="/supervision", families=("D",), title_key="supervision_title", extra=_lists
+    )

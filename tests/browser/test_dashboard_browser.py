@@ -42,8 +42,12 @@ def _q(driver) -> dict:
 
 def _settle(driver):
     """Wait until Dash has no pending callbacks (loading states gone)."""
-    _wait_for(lambda: driver.execute_script(
-        "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"), what="dash idle")
+    _wait_for(
+        lambda: driver.execute_script(
+            "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"
+        ),
+        what="dash idle",
+    )
     time.sleep(0.4)
 
 
@@ -63,7 +67,7 @@ def _severe(driver) -> list:
 
 def _first_id(driver, prefix: str) -> str:
     el = _wait(driver, f"a[id^='{prefix}']")
-    return el.get_attribute("id")[len(prefix):]
+    return el.get_attribute("id")[len(prefix) :]
 
 
 def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
@@ -77,8 +81,10 @@ def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
     driver.save_screenshot(str(shots / "scorecard.png"))
     # city → county (the first county that has a medical community)
     start = driver.current_url
-    counties = [e.get_attribute("id")[len("drill-county-"):]
-                for e in driver.find_elements("css selector", "a[id^='drill-county-']")]
+    counties = [
+        e.get_attribute("id")[len("drill-county-") :]
+        for e in driver.find_elements("css selector", "a[id^='drill-county-']")
+    ]
     assert counties
     community = None
     for county in counties:
@@ -92,7 +98,7 @@ def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
         _settle(driver)
         links = driver.find_elements("css selector", "a[id^='drill-community-']")
         if links:
-            community = links[0].get_attribute("id")[len("drill-community-"):]
+            community = links[0].get_attribute("id")[len("drill-community-") :]
             break
     assert community, "no county with a medical community"
     # county → community
@@ -100,8 +106,10 @@ def test_scorecard_drill_down_and_breadcrumbs(server, driver, shots):
     _wait_for(lambda: _q(driver).get("org") == community, what="community URL")
     facility = _first_id(driver, "drill-facility-")
     _settle(driver)
-    driver.execute_script("document.getElementById(arguments[0]).scrollIntoView({block: 'start'});"
-                          "window.scrollBy(0, -160);", f"drill-facility-{facility}")
+    driver.execute_script(
+        "document.getElementById(arguments[0]).scrollIntoView({block: 'start'});window.scrollBy(0, -160);",
+        f"drill-facility-{facility}",
+    )
     time.sleep(0.3)
     driver.save_screenshot(str(shots / "scorecard-community.png"))
     # community → facility
@@ -129,11 +137,15 @@ def test_kpi_detail_shows_target_step(server, driver, shots):
     driver.get(server + "/kpi?code=village_phs_task_share&level=city&org=411000")
     _wait(driver, "#kpi-trend .js-plotly-plot")
     _settle(driver)
-    ys = _wait_for(lambda: driver.execute_script(
-        "const g = document.querySelector('#kpi-trend .js-plotly-plot');"
-        "if (!g || !g.data) return null;"
-        "const tr = g.data.find(t => t.line && t.line.shape === 'hv');"
-        "return tr ? Array.from(tr.y) : null;"), what="target trace")
+    ys = _wait_for(
+        lambda: driver.execute_script(
+            "const g = document.querySelector('#kpi-trend .js-plotly-plot');"
+            "if (!g || !g.data) return null;"
+            "const tr = g.data.find(t => t.line && t.line.shape === 'hv');"
+            "return tr ? Array.from(tr.y) : null;"
+        ),
+        what="target trace",
+    )
     assert {45.0, 50.0} <= {round(float(y), 6) for y in ys}  # 45% in 2020, 50% from 2021
     assert "许政办〔2020〕19号" in _wait(driver, "#definition-card").text
     _wait(driver, "#kpi-distribution .js-plotly-plot")
@@ -148,8 +160,7 @@ def test_language_switch(server, driver, shots):
     _click(driver, "#lang-en")
     _wait_for(lambda: _q(driver).get("lang") == "en", what="lang=en in URL")
     _wait_for(lambda: _text(driver, "#nav-scorecard") == "Scorecard", what="English nav")
-    _wait_for(lambda: "In-county visit rate" in _text(driver, "#scorecard-0"),
-              what="English KPI names")
+    _wait_for(lambda: "In-county visit rate" in _text(driver, "#scorecard-0"), what="English KPI names")
     _settle(driver)
     driver.save_screenshot(str(shots / "scorecard-en.png"))
     _click(driver, "#lang-zh")
@@ -178,11 +189,14 @@ def test_sql_query_and_csv_download(server, driver, downloads, shots):
     assert not _severe(driver)
 
 
-@pytest.mark.parametrize("page,css,name", [
-    ("/fund", "#fund-chart .js-plotly-plot", "fund"),
-    ("/supervision", "#scorecard-0", "supervision"),
-    ("/quality", "#completeness-grid", "quality"),
-])
+@pytest.mark.parametrize(
+    "page,css,name",
+    [
+        ("/fund", "#fund-chart .js-plotly-plot", "fund"),
+        ("/supervision", "#scorecard-0", "supervision"),
+        ("/quality", "#completeness-grid", "quality"),
+    ],
+)
 def test_other_pages_render_without_console_errors(server, driver, shots, page, css, name):
     driver.get(server + page)
     _wait(driver, css)
