@@ -37,6 +37,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import logging
 import math
 import struct
 import zipfile
@@ -53,8 +54,11 @@ import pyarrow.compute as pc
 from ingest.errors import FileRejected
 from medcom.contract import Feed, load_contract
 
+log = logging.getLogger(__name__)
+
 CHUNK_ROWS = 100_000
 FAST_CSV = True  # try Arrow's CSV parser first (tests switch it off to exercise the csv-module path)
+FAST_XLSX = True  # read XLSX with the built-in streaming parser first (openpyxl when it gives up)
 HEADER_SCAN_ROWS = 50
 _BLOCK = 1 << 20
 
@@ -559,11 +563,16 @@ def _is_1900(epoch: dt.datetime) -> bool:
     return epoch.year < 1904
 
 
+# Bases for serial numbers in _cell_text: serial 1 = 1900-01-01 (base 1899-12-31; serials after
+# 60 skip Excel's fictitious 1900-02-29); in the 1904 system serial 0 = 1904-01-01.
+_EPOCH_1900 = dt.datetime(1899, 12, 31)
+_EPOCH_1904 = dt.datetime(1904, 1, 1)
+
+
 def _excel_epoch(wb) -> dt.datetime:
-    # serial 1 = 1900-01-01 (base 1899-12-31); serials after 60 skip Excel's fictitious 1900-02-29.
     if getattr(wb, "epoch", None) is not None and wb.epoch.year == 1904:
-        return dt.datetime(1904, 1, 1)
-    return dt.datetime(1899, 12, 31)
+        return _EPOCH_1904
+    return _EPOCH_1900
 
 
 def _starts_like_real_zip(path: Path) -> bool:
@@ -604,7 +613,144 @@ def _open_workbook(path: Path):
         raise FileRejected(f"{UNREADABLE}: {type(exc).__name__}: {exc}") from exc
 
 
+class _FastXlsxUnsupported(Exception):
+    """The workbook uses something the fast reader does not handle: read it with openpyxl."""
+
+
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# built-in number formats that are dates, including the Chinese/Japanese locale ones that
+# openpyxl does not know (27-36, 50-58: e.g. 31 = yyyy"年"m"月"d"日")
+_DATE_FMT_IDS = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
+
+
+def _xml_text(el) -> str:
+    """Text of a shared / inline string: its <t>, or the <t> of its runs; phonetic runs (<rPh>) excluded."""
+    t = el.find(f"{_NS}t")
+    if t is not None:
+        return t.text or ""
+    return "".join((r.findtext(f"{_NS}t") or "") for r in el.findall(f"{_NS}r"))
+
+
+def _fast_xlsx_rows(zf: zipfile.ZipFile) -> tuple[Iterator[tuple], dt.datetime]:
+    """(rows of cell values like openpyxl's values_only, epoch) for the first worksheet."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    from openpyxl.styles.numbers import is_date_format
+    from openpyxl.utils.cell import column_index_from_string
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    names = set(zf.namelist())
+    wb = ET.fromstring(zf.read("xl/workbook.xml"))
+    pr = wb.find(f"{_NS}workbookPr")
+    is_1904 = pr is not None and pr.get("date1904") in ("1", "true")
+    epoch = CALENDAR_MAC_1904 if is_1904 else CALENDAR_WINDOWS_1900  # openpyxl's, for from_excel
+    rels = {}
+    if "xl/_rels/workbook.xml.rels" in names:
+        for rel in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels")).iter(f"{_NS_PKG_REL}Relationship"):
+            rels[rel.get("Id")] = (rel.get("Target") or "", rel.get("Type") or "")
+    sheet_path = None
+    for sheet in wb.iter(f"{_NS}sheet"):
+        target, type_ = rels.get(sheet.get(f"{_NS_REL}id"), ("", ""))
+        if type_.endswith("/worksheet"):
+            sheet_path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            break
+    if sheet_path is None or sheet_path not in names:
+        raise _FastXlsxUnsupported("first worksheet not found")
+    shared: list[str] = []
+    if "xl/sharedStrings.xml" in names:
+        with zf.open("xl/sharedStrings.xml") as fh:
+            for _event, el in ET.iterparse(fh):
+                if el.tag == f"{_NS}si":
+                    shared.append(_xml_text(el))
+                    el.clear()
+    date_styles: set[int] = set()
+    if "xl/styles.xml" in names:
+        styles = ET.fromstring(zf.read("xl/styles.xml"))
+        custom = {
+            int(f.get("numFmtId")): f.get("formatCode") or ""
+            for f in styles.iter(f"{_NS}numFmt")
+            if (f.get("numFmtId") or "").isdigit()
+        }
+        xfs = styles.find(f"{_NS}cellXfs")
+        for i, xf in enumerate(xfs.findall(f"{_NS}xf") if xfs is not None else []):
+            fid = int(xf.get("numFmtId") or 0)
+            if (fid in custom and is_date_format(custom[fid])) or (fid not in custom and fid in _DATE_FMT_IDS):
+                date_styles.add(i)
+
+    def value(c) -> object:
+        t = c.get("t", "n")
+        if t == "inlineStr":
+            is_ = c.find(f"{_NS}is")
+            return _xml_text(is_) if is_ is not None else None
+        v = c.findtext(f"{_NS}v")
+        if v is None:
+            return None
+        if t == "s":
+            return shared[int(v)]
+        if t in ("str", "e"):
+            return v
+        if t == "b":
+            return v.strip() in ("1", "true")
+        if t == "d":
+            return dt.datetime.fromisoformat(v.strip().rstrip("Z"))
+        num: float | int = float(v) if any(ch in v for ch in ".eE") else int(v)
+        if date_styles and int(c.get("s") or 0) in date_styles:
+            try:
+                return from_excel(num, epoch)
+            except (ValueError, OverflowError):
+                return num
+        return num
+
+    def rows() -> Iterator[tuple]:
+        expected = 1
+        sheet_data = None
+        with zf.open(sheet_path) as fh:
+            for event, el in ET.iterparse(fh, events=("start", "end")):
+                if event == "start":
+                    if el.tag == f"{_NS}sheetData":
+                        sheet_data = el
+                    continue
+                if el.tag != f"{_NS}row":
+                    continue
+                r = el.get("r")
+                number = int(r) if r and r.isdigit() else expected
+                while expected < number:  # rows that are not stored are empty
+                    yield ()
+                    expected += 1
+                cells: list = []
+                for c in el.iter(f"{_NS}c"):
+                    ref = c.get("r")
+                    if ref:
+                        col = column_index_from_string(ref.rstrip("0123456789"))
+                        if col > len(cells) + 1:
+                            cells.extend([None] * (col - 1 - len(cells)))
+                    cells.append(value(c))
+                yield tuple(cells)
+                expected = number + 1
+                if sheet_data is not None:
+                    sheet_data.clear()  # keep memory flat: drop the rows already read
+
+    return rows(), (_EPOCH_1904 if is_1904 else _EPOCH_1900)
+
+
 def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
+    if FAST_XLSX:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if "xl/workbook.xml" in zf.namelist():
+                    rows, epoch = _fast_xlsx_rows(zf)
+                    return _read_sheet(rows, spec, con, progress, epoch)
+        except FileRejected:
+            raise
+        except (zipfile.BadZipFile, EOFError) as exc:
+            if not _starts_like_real_zip(path):
+                raise FileRejected(f"{UNREADABLE}: damaged file (ZIP signature but not an Excel workbook)") from exc
+            raise FileRejected(TRUNCATED) from exc
+        except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read (or reject) it
+            log.debug("fast XLSX reader gave up on %s; using openpyxl", path, exc_info=True)
     wb, fh = _open_workbook(path)
     try:
         if not wb.worksheets:
@@ -615,7 +761,7 @@ def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
         ws.reset_dimensions()
         epoch = _excel_epoch(wb)
         try:
-            return _read_sheet(ws, spec, con, progress, epoch)
+            return _read_sheet(ws.iter_rows(values_only=True), spec, con, progress, epoch)
         except FileRejected:
             raise
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
@@ -629,8 +775,7 @@ def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
         fh.close()
 
 
-def _read_sheet(ws, spec: Feed, con, progress, epoch) -> ReadResult:
-    rows = ws.iter_rows(values_only=True)
+def _read_sheet(rows: Iterator[tuple], spec: Feed, con, progress, epoch) -> ReadResult:
     header_cells: list | None = None
     first_nonblank: list | None = None
     header_row = 0

@@ -33,6 +33,13 @@ def csv_mode(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["fast", "openpyxl"])
+def xlsx_mode(request, monkeypatch):
+    """Run an XLSX test with both readers: the built-in streaming parser and openpyxl."""
+    monkeypatch.setattr(read_mod, "FAST_XLSX", request.param == "fast")
+    return request.param
+
+
 def rows(con, cols="facility_id, month, service_code, units, _row_number, _shape_error"):
     return con.execute(f"SELECT {cols} FROM source ORDER BY _row_number").fetchall()
 
@@ -228,7 +235,7 @@ def _xlsx(path: Path, rows_: list[list]) -> Path:
     return path
 
 
-def test_xlsx_title_rows_numbers_and_dates(tmp_path, con):
+def test_xlsx_title_rows_numbers_and_dates(tmp_path, con, xlsx_mode):
     p = _xlsx(
         tmp_path / "a.xlsx",
         [
@@ -255,7 +262,7 @@ def test_xlsx_title_rows_numbers_and_dates(tmp_path, con):
     ]
 
 
-def test_xlsx_date_column_serials(tmp_path, con):
+def test_xlsx_date_column_serials(tmp_path, con, xlsx_mode):
     header = ["case_id", "facility_id", "decided_date", "violation", "fine"]
     p = _xlsx(
         tmp_path / "p.xlsx",
@@ -277,7 +284,7 @@ def test_xlsx_date_column_serials(tmp_path, con):
     ]
 
 
-def test_xlsx_rejections(tmp_path, con):
+def test_xlsx_rejections(tmp_path, con, xlsx_mode):
     good = _xlsx(tmp_path / "g.xlsx", [HEADER_EN.split(","), [1, "2020-10", "a", 1]])
     data = good.read_bytes()
     cut = tmp_path / "cut.xlsx"
@@ -385,7 +392,7 @@ def test_content_decides_the_format_with_a_warning(tmp_path, con):
     assert r.format == "xlsx" and r.rows_read == 1 and "holds XLSX data" in r.warnings[0]
 
 
-def test_xlsx_wrong_stored_dimension_does_not_cut_rows(tmp_path, con):
+def test_xlsx_wrong_stored_dimension_does_not_cut_rows(tmp_path, con, xlsx_mode):
     import re
     import zipfile
 
@@ -400,3 +407,48 @@ def test_xlsx_wrong_stored_dimension_does_not_cut_rows(tmp_path, con):
     r = read_source(bad, FEED, con)
     assert r.rows_read == 10
     assert rows(con)[-1] == ("9", "2020-10", "a", "9", 10, None)
+
+
+def test_fast_xlsx_reader_matches_openpyxl(tmp_path, con, monkeypatch):
+    import xlsxwriter
+
+    p = tmp_path / "mixed.xlsx"
+    wb = xlsxwriter.Workbook(str(p))
+    ws = wb.add_worksheet("first")
+    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    dtfmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    ws.write_row(0, 0, ["报表"])
+    ws.write_row(2, 0, ["case_id", "facility_id", "decided_date", "violation", "fine", "recovered_fund"])
+    data = [
+        ["C1", "0001", dt.datetime(2021, 3, 5), "其他", 1000, 0.1 + 0.2],
+        ["C2", 411025001, 44260, "other", 1234.5, True],
+        ["C3", "F", 20210305, "x", None, "=1+1"],
+        ["C4", " F4 ", dt.datetime(2021, 3, 5, 14, 30), "其他", -2.5e-7, False],
+    ]
+    for i, row in enumerate(data, start=3):
+        for j, v in enumerate(row):
+            if isinstance(v, dt.datetime):
+                ws.write_datetime(i, j, v, dtfmt if v.hour else datefmt)
+            elif isinstance(v, str) and v.startswith("="):
+                ws.write_formula(i, j, v, None, 2)
+            elif v is not None:
+                ws.write(i, j, v)
+    ws.write_rich_string(8, 0, "C", wb.add_format({"bold": True}), "9", " rich")
+    ws.write(8, 2, "2021-04-01")
+    wb.add_worksheet("second").write(0, 0, "ignored")
+    wb.close()
+    out = {}
+    real_open = read_mod._open_workbook
+
+    def no_openpyxl(path):
+        raise AssertionError("the fast reader fell back to openpyxl")
+
+    for fast in (True, False):
+        monkeypatch.setattr(read_mod, "FAST_XLSX", fast)
+        monkeypatch.setattr(read_mod, "_open_workbook", no_openpyxl if fast else real_open)
+        r = read_source(p, "penalties", con)
+        out[fast] = (r.rows_read, r.header_row, con.execute("SELECT * FROM source ORDER BY _row_number").fetchall())
+    assert out[True] == out[False]
+    assert out[True][0] == 5 and out[True][1] == 3
+    assert out[True][2][0][:6] == ("C1", "0001", "2021-03-05", "其他", "1000", "0.3")
+    assert out[True][2][-1][0] == "C9 rich"
