@@ -18,9 +18,17 @@ How values become text:
 
 - CSV: the text as written (trimmed). Encoding detected: UTF-8 (with or without BOM),
   else GB18030 (a superset of GBK/GB2312). Delimiter: `,` unless the header line has more
-  tabs / semicolons / bars than commas.
-- XLSX (first sheet; the header row is the first row of the first 50 in which at least half
-  of the feed's required columns are recognised; rows above it are title rows):
+  tabs / semicolons / bars than commas. Parsed by Arrow's streaming CSV reader when the file
+  is regular (header on the first line, balanced quotes, every row with the header's number
+  of fields); otherwise (or when Arrow stops) again, row by row, with the csv module, which
+  keeps irregular rows with a `_shape_error`. A last line without a newline that has fewer
+  fields than the header, or an unclosed quote at the end, means "file is truncated".
+- XLSX (first worksheet; the header row is the first row of the first 50 in which at least
+  half of the feed's required columns are recognised; rows above it are title rows). Read by
+  a small streaming parser (zipfile + ElementTree, cached values of formulas, shared and
+  inline strings, date number formats incl. the Chinese ones such as `yyyy"年"m"月"d"日"`);
+  anything it does not understand is read by openpyxl (read-only mode) instead. The sheet's
+  stored dimension is ignored (a wrong one would cut rows). Cells become text so:
   text cells as is; booleans `true`/`false`; whole numbers without a decimal point
   (`411025001`, never `411025001.0`); other numbers with at most 15 significant digits
   (what Excel shows) and no exponent; date cells `YYYY-MM-DD` (with ` HH:MM:SS` when they
