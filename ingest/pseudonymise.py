@@ -61,7 +61,7 @@ def build_pid_map(con: duckdb.DuckDBPyConnection, table: str, column: str) -> st
     IDs of `table.column`. Returns its name, or None when the column holds no resident ID."""
     col = f'"{column}"'
     norm = f"upper(trim({col}))"
-    ids = con.execute(
+    ids = con.sql(
         f"""SELECT DISTINCT {norm} AS v FROM {table}
         WHERE {col} IS NOT NULL AND regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}')"""
     ).to_arrow_table()

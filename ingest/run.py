@@ -39,6 +39,7 @@ from medcom.errors import UsageError
 from medcom.settings import paths as medcom_paths
 
 FIRST_REASONS = 5
+LONG_FILE_ROWS = 200_000  # progress lines on stderr for the steps after reading
 ACTIVITY_SHARE = 0.01  # more than 1% …
 ACTIVITY_MIN = 5  # … and at least 5 invalid rows reject an activity file
 
@@ -150,11 +151,12 @@ class _Run:
         ).fetchone()
         return row[0] if row else None
 
-    def prepare(self, o: FileOutcome) -> None:
+    def prepare(self, o: FileOutcome, duplicates_allowed: bool = True) -> None:
         """Archive, duplicate test, read, pseudonymise, normalise (scratch `typed`)."""
-        o.received_at = _utcnow()
-        o.sha256, _ = archive_file(o.path)
-        earlier = self._earlier_duplicate(o)
+        o.received_at = o.received_at or _utcnow()
+        if o.sha256 is None:
+            o.sha256, _ = archive_file(o.path)
+        earlier = self._earlier_duplicate(o) if duplicates_allowed else None
         if earlier:
             o.verdict = "duplicate"
             o.reasons = f"same file as batch {earlier}, whose rows are still current: nothing to do"
@@ -194,6 +196,8 @@ class _Run:
         spec = load_contract().feeds[o.feed]
         con.execute(f"USE {o.alias}")
         try:
+            if o.rows_read >= LONG_FILE_ROWS:
+                print(f"  checking {o.display_name}: {o.rows_read:,} rows", file=sys.stderr, flush=True)
             t0 = time.monotonic()
             enrich(con, o.feed, base_sql=o.typed_sql)
             o.timings["normalise"] = time.monotonic() - t0
@@ -278,8 +282,16 @@ class _Run:
         outs = [self.new_outcome(p, feed) for p in files]
         checks = compile_checks(feed)
         spec = load_contract().feeds[feed]
+        # a reference snapshot is re-sent only when every file of it is: otherwise the files
+        # that did not change are part of the new snapshot and are processed again
+        dup_ok = True
+        if spec.is_reference:
+            for o in outs:
+                o.received_at = _utcnow()
+                o.sha256, _ = archive_file(o.path)
+            dup_ok = all(self._earlier_duplicate(o) for o in outs)
         for o in outs:
-            self.prepare(o)
+            self.prepare(o, duplicates_allowed=dup_ok)
             if o.typed_ready and not spec.is_reference:
                 self.check(o, checks)
             elif o.typed_ready is False and o.verdict != "duplicate":
@@ -290,6 +302,9 @@ class _Run:
                 build_peers(self.con, feed, [o.alias for o in ready])
             for o in ready:
                 self.check(o, checks)
+        total = sum(o.rows_loaded for o in outs)
+        if total >= LONG_FILE_ROWS:
+            print(f"  loading {feed}: {total:,} rows in one transaction", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         commit_feed(self.con, feed, outs, self.run_id)
         load_time = time.monotonic() - t0

@@ -278,3 +278,21 @@ def test_exit_codes(medcom_home, tmp_path):
     p = run_medcom("ingest", str(tmp_path / "nope"), home=medcom_home)
     assert p.returncode == 2 and "no such file or folder" in p.stderr
     _ = COUNTY_A, TWP_A
+
+
+def test_reference_files_of_one_run_form_one_snapshot(city, tmp_path):
+    inbox = tmp_path / "split" / "facilities"
+    write_csv(inbox / "facilities_a.csv", FACILITIES[:2])
+    write_csv(inbox / "facilities_b.csv", FACILITIES[2:])  # V1's parent T1 is in the other file
+    res, _ = ingest(tmp_path / "split")
+    assert [o.verdict for o in res.outcomes] == ["accepted", "accepted"]
+    assert q(city, "SELECT count(*) FROM raw.facilities WHERE _superseded_by IS NULL") == [(4,)]
+    assert q(city, "SELECT rows_replaced FROM audit.replacements") == [(4,)]
+    # the same facility in two files of one run is not unique
+    dup = tmp_path / "dup" / "facilities"
+    write_csv(dup / "facilities_a.csv", FACILITIES[:2])
+    write_csv(dup / "facilities_b.csv", FACILITIES[1:])
+    res, _ = ingest(tmp_path / "dup")
+    assert [o.verdict for o in res.outcomes] == ["rejected", "rejected"]
+    assert "facility_id: value is not unique in the file" in res.outcomes[0].reasons
+    assert q(city, "SELECT count(*) FROM raw.facilities WHERE _superseded_by IS NULL") == [(4,)]
