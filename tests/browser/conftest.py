@@ -32,12 +32,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser_home(tmp_path_factory) -> Path:
-    """MEDCOM_HOME the server reads: $MEDCOM_BROWSER_HOME (an existing built home, e.g. the demo's) if
-    set, else the contract fixture snapshot (tests/dashboard_fixture.py). The tests discover ids from
-    the page, so they run on either."""
+def browser_home(request, tmp_path_factory) -> Path:
+    """MEDCOM_HOME the server reads.
+
+    - `MEDCOM_BROWSER_HOME=<path>`: an existing built home (e.g. the demo's `data/`);
+    - `MEDCOM_BROWSER_CITY=generated`: the shared generated + ingested + built city (`built_city`);
+    - otherwise the contract fixture snapshot (tests/dashboard_fixture.py), built in a second.
+    The tests discover ids from the page, so they run on any of them.
+    """
     if os.environ.get("MEDCOM_BROWSER_HOME"):
         return Path(os.environ["MEDCOM_BROWSER_HOME"]).resolve()
+    if os.environ.get("MEDCOM_BROWSER_CITY") == "generated":
+        return request.getfixturevalue("built_city")
     sys.path.insert(0, str(REPO / "tests"))
     from dashboard_fixture import build_snapshot
 
@@ -47,7 +53,7 @@ def browser_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(browser_home):
+def server(browser_home, tmp_path_factory):
     """Start `medcom serve --port <free>`; yields the base URL; stops it afterwards."""
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (run `make browser`)")
@@ -55,7 +61,8 @@ def server(browser_home):
     env = dict(os.environ, MEDCOM_HOME=str(browser_home))
     env.pop("MEDCOM_DASHBOARD_COUNTY", None)
     medcom = str(Path(sys.executable).parent / "medcom")
-    log = open(browser_home.parent / "serve.log", "w")  # noqa: SIM115 - closed at teardown
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [medcom, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -71,7 +78,7 @@ def server(browser_home):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.close()
-            pytest.fail("medcom serve did not start:\n" + (browser_home.parent / "serve.log").read_text())
+            pytest.fail("medcom serve did not start:\n" + log_path.read_text())
         time.sleep(0.3)
     yield base
     proc.terminate()
