@@ -187,6 +187,9 @@ class _Run:
             o.typed_ready = True
         except FileRejected as exc:
             o.verdict, o.reasons = "rejected", exc.reason
+        except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:  # never lose the other files
+            o.verdict, o.reasons = "rejected", f"could not be processed ({type(exc).__name__}: {exc})"
+            o.typed_ready = o.scratch_ready = False
         finally:
             con.execute(f"USE {self.wh}")
 
@@ -260,6 +263,9 @@ class _Run:
             o.scratch_ready = o.verdict in ACCEPTED
         except FileRejected as exc:
             o.verdict, o.reasons = "rejected", exc.reason
+        except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:  # never lose the other files
+            o.verdict, o.reasons = "rejected", f"could not be processed ({type(exc).__name__}: {exc})"
+            o.typed_ready = o.scratch_ready = False
         finally:
             con.execute(f"USE {self.wh}")
         con.execute(f"DETACH {o.alias}")
