@@ -110,6 +110,7 @@ _L: dict[str, tuple[str, str]] = {
     "c_rejected": ("被拒", "Rejected"),
     "c_missing": ("缺报", "Missing"),
     "c_not_due": ("未到期", "Not due"),
+    "c_na": ("不适用", "Not expected"),
     "feed": ("数据项", "Feed"),
     "verdict": ("结论", "Verdict"),
     "v_accepted": ("接收", "Accepted"),

@@ -37,6 +37,7 @@ MONTHLY_FEEDS = (
     "workforce",
 )
 YEARLY_FEEDS = ("population", "fund_budgets", "supervision_agencies", "reported_indicators")
+COMMUNITY_FEEDS = ("fund_prepayments", "fund_budgets")
 ACCEPTED = ("accepted", "accepted_with_quarantine")
 LEVEL_ORDER = {"city": 0, "county": 1, "community": 2, "township": 3, "facility": 3}
 DEFAULT_LATE_DAY = int(os.environ.get("MEDCOM_LATE_DAY", "10"))
@@ -136,10 +137,10 @@ class Queries:
     def orgs(self) -> pd.DataFrame:
         if self._orgs is None:
             cols = set(self.columns("marts", "dim_org"))
-            extra = [c for c in ("tier", "county_code", "township_code", "community_id") if c in cols]
+            extra = [c for c in ("tier", "county_code", "township_code", "community_id", "established_on") if c in cols]
             sel = ", ".join(["org_level", "org_id", "name", "parent_level", "parent_id", *extra])
             df = self.df(f"SELECT {sel} FROM marts.dim_org")
-            for c in ("tier", "county_code", "township_code", "community_id"):
+            for c in ("tier", "county_code", "township_code", "community_id", "established_on"):
                 if c not in df:
                     df[c] = None
             df["org_id"] = df["org_id"].astype(str)
@@ -564,7 +565,9 @@ class Queries:
         return sorted(years)
 
     def completeness(self, year: int, late_day: int = DEFAULT_LATE_DAY, today: date | None = None) -> pd.DataFrame:
-        """feed × county × month of the year: received / late / rejected / missing / not_due.
+        """feed × county × month of the year: received / late / rejected / missing / not_due / na
+        (yearly feeds: one row per county with month 0, never late; na = a community feed for a
+        county without a community established by then).
 
         A batch's county × month pairs come from its coverage keys (`<county|community>:<YYYY-MM>`;
         a community counts for its county), or for rejected files from the file name. Received = an
@@ -588,9 +591,10 @@ class Queries:
         first_ok: dict[tuple, datetime] = {}
         rejected: set[tuple] = set()
         for r in b.itertuples():
-            if r.feed not in MONTHLY_FEEDS:
+            if r.feed not in MONTHLY_FEEDS and r.feed not in YEARLY_FEEDS:
                 continue
-            for c, (y, mm) in _coverage_pairs(r.coverage, r.file_name, all_counties, comm_county):
+            yearly = r.feed in YEARLY_FEEDS
+            for c, (y, mm) in _coverage_pairs(r.coverage, r.file_name, all_counties, comm_county, yearly):
                 if y == year and (not county_ids or c in county_ids):
                     key = (r.feed, c, mm)
                     if r.verdict in ACCEPTED or r.verdict == "duplicate":
@@ -602,13 +606,49 @@ class Queries:
         last = self.latest_month()
         today = today or date.today()
         rows = []
+        # community feeds are expected from a county only once it has a community (established by then)
+        est: dict[str, list] = {}
+        for r in comm.itertuples():
+            e = getattr(r, "established_on", None)
+            est.setdefault(str(r.parent_id), []).append(None if e is None or pd.isna(e) else pd.Timestamp(e).date())
+
+        def expected(feed: str, county: str, period_end: date) -> bool:
+            if feed not in COMMUNITY_FEEDS:
+                return True
+            return any(e is None or e <= period_end for e in est.get(county, []))
+
+        for feed in YEARLY_FEEDS:  # once a year per county (month 0)
+            for c in counties:
+                key = (feed, c.id, 0)
+                if not expected(feed, c.id, date(year, 12, 31)):
+                    state = "na"
+                elif key in first_ok:
+                    state = "received"
+                elif key in rejected:
+                    state = "rejected"
+                elif (last is not None and year > last.year) or year > today.year:
+                    state = "not_due"
+                else:
+                    state = "missing"
+                rows.append(
+                    dict(
+                        feed=feed,
+                        county=c.id,
+                        county_name=c.name,
+                        month=0,
+                        state=state,
+                        first_received=first_ok.get(key),
+                    )
+                )
         for feed in MONTHLY_FEEDS:
             for c in counties:
                 for mm in range(1, 13):
                     key = (feed, c.id, mm)
                     month = date(year, mm, 1)
                     deadline = _next_month(month).replace(day=min(late_day, 28))
-                    if key in first_ok:
+                    if not expected(feed, c.id, _month_end(month)):
+                        state = "na"
+                    elif key in first_ok:
                         state = "late" if first_ok[key].date() > deadline else "received"
                     elif key in rejected:
                         state = "rejected"
@@ -673,32 +713,39 @@ def dbt_descriptions() -> dict[tuple, str]:
     return out
 
 
-_PAIR = re.compile(r"([0-9A-Za-z_\-]+):(\d{4})-(\d{2})")
+_PAIR = re.compile(r"([0-9A-Za-z_\-]+):(\d{4})(?:-(\d{2}))?(?![\d-])")
 _MONTH = re.compile(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 _CODE6 = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
-def _coverage_pairs(coverage, file_name, counties: set[str], comm_county: dict[str, str]) -> set[tuple]:
-    """{(county, (year, month))} a batch covers.
+def _coverage_pairs(
+    coverage, file_name, counties: set[str], comm_county: dict[str, str], yearly: bool = False
+) -> set[tuple]:
+    """{(county, (year, month))} a batch covers; month 0 for a yearly key.
 
-    From the coverage keys (`<county or community>:<YYYY-MM>`, comma-separated) when present;
-    otherwise (rejected files load nothing) from the file name: its county or community and
-    month, or every county of the city when the name has a month but no county (city-wide file).
+    From the coverage keys (`<county or community>:<YYYY-MM>` or `:<YYYY>`, comma-separated) when
+    present; otherwise (rejected files load nothing) from the file name: its county or community and
+    month (or year for yearly feeds), or every county of the city when the name has no county
+    (a city-wide file).
     """
     out: set[tuple] = set()
     if isinstance(coverage, str) and coverage:
         for key, y, m in _PAIR.findall(coverage):
             county = key if key in counties else comm_county.get(key)
-            if county:
-                out.add((county, (int(y), int(m))))
+            if county and bool(m) != yearly:
+                out.add((county, (int(y), int(m) if m else 0)))
         if out:
             return out
     if isinstance(file_name, str) and file_name:
-        months = {(int(y), int(m)) for y, m in _MONTH.findall(file_name)}
+        if yearly:
+            periods = {(int(y), 0) for y in _YEAR.findall(file_name)}
+        else:
+            periods = {(int(y), int(m)) for y, m in _MONTH.findall(file_name)}
         cs = {c for c in _CODE6.findall(file_name) if c in counties}
         cs |= {comm_county[k] for k in comm_county if k and k in file_name}
         for c in cs or counties:
-            for ym in months:
+            for ym in periods:
                 out.add((c, ym))
     return out
 

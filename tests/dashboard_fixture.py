@@ -69,8 +69,19 @@ def _orgs() -> pd.DataFrame:
     rows = [dict(org_level="city", org_id=CITY[0], name=CITY[1], parent_level=None, parent_id=None)]
     for code, name in COUNTIES:
         rows.append(dict(org_level="county", org_id=code, name=name, parent_level="city", parent_id=CITY[0]))
-    for cid, name, county, _ in COMMUNITIES:
-        rows.append(dict(org_level="community", org_id=cid, name=name, parent_level="county", parent_id=county))
+    for cid, name, county, est in COMMUNITIES:
+        rows.append(
+            dict(
+                org_level="community",
+                org_id=cid,
+                name=name,
+                parent_level="county",
+                parent_id=county,
+                county_code=county,
+                community_id=cid,
+                established_on=est,
+            )
+        )
     for cid, towns in TOWNSHIPS.items():
         county = cid[1:7]
         for code, name in towns:
@@ -127,7 +138,7 @@ def _orgs() -> pd.DataFrame:
                     )
                 )
     df = pd.DataFrame(rows)
-    for c in ("tier", "grade", "ownership", "county_code", "township_code", "community_id"):
+    for c in ("tier", "grade", "ownership", "county_code", "township_code", "community_id", "established_on"):
         if c not in df:
             df[c] = None
     return df[
@@ -143,6 +154,7 @@ def _orgs() -> pd.DataFrame:
             "county_code",
             "township_code",
             "community_id",
+            "established_on",
         ]
     ]
 

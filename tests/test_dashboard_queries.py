@@ -122,6 +122,18 @@ def test_completeness_states(dash_home):
         assert "late" in set(cg.state) and "received" in set(cg.state)
         # a community feed counts for the community's county
         assert st[("fund_prepayments", "411082", 8)] in ("received", "late")
+        # community feeds are not expected before the county's first community was established
+        cg20 = q.completeness(2020, today=date(2026, 1, 1))
+        st20 = {(r.feed, r.county, r.month): r.state for r in cg20.itertuples()}
+        assert st20[("fund_prepayments", "411082", 3)] == "na"
+        assert st20[("fund_prepayments", "411082", 7)] in ("received", "late")
+        # yearly feeds: one cell per county (month 0)
+        assert set(cg20[cg20.month == 0].feed) == {
+            "population",
+            "fund_budgets",
+            "supervision_agencies",
+            "reported_indicators",
+        }
         # later deadline: fewer late cells
         assert (q.completeness(2021, late_day=20, today=date(2026, 1, 1)).state == "late").sum() < (
             cg.state == "late"

@@ -15,38 +15,48 @@ STATE_STYLE = {
     "rejected": ("#f8d7da", "#842029", "✗"),
     "missing": ("#f1c0c5", "#842029", "缺"),
     "not_due": ("#f8f9fa", "#adb5bd", "·"),
+    "na": ("#ffffff", "#ced4da", "–"),
 }
-STATE_EN = {"received": "✓", "late": "L", "rejected": "✗", "missing": "M", "not_due": "·"}
+STATE_EN = {"received": "✓", "late": "L", "rejected": "✗", "missing": "M", "not_due": "·", "na": "–"}
+
+
+def _cell(r, lang):
+    bg, fg, mark = STATE_STYLE[r.state]
+    title = t("c_" + r.state, lang)
+    if not pd.isna(r.first_received):
+        title += f" · {r.first_received:%Y-%m-%d}"
+    return html.Td(
+        mark if lang == "zh" else STATE_EN[r.state],
+        style={"background": bg, "color": fg},
+        className=f"cg cg-{r.state}",
+        title=title,
+    )
+
+
+def _rows(cg, lang, cells):
+    body = []
+    for feed, g in cg.groupby("feed", sort=False):
+        first = True
+        for _, gc in g.groupby("county", sort=False):
+            tds = []
+            if first:
+                tds.append(html.Td(feed_label(feed, lang), rowSpan=g.county.nunique(), className="feed-cell"))
+                first = False
+            tds.append(html.Td(gc.county_name.iloc[0]))
+            tds += cells(gc)
+            body.append(html.Tr(tds))
+    return body
 
 
 def completeness_grid(cg, lang):
+    monthly, yearly = cg[cg.month > 0], cg[cg.month == 0]
     head = html.Thead(
         html.Tr(
             [html.Th(t("feed", lang)), html.Th(t("county", lang))]
             + [html.Th(f"{m}月" if lang == "zh" else f"{m:02d}") for m in range(1, 13)]
         )
     )
-    body = []
-    for feed, g in cg.groupby("feed", sort=False):
-        first = True
-        for _county, gc in g.groupby("county", sort=False):
-            tds = []
-            if first:
-                tds.append(html.Td(feed_label(feed, lang), rowSpan=g.county.nunique(), className="feed-cell"))
-                first = False
-            tds.append(html.Td(gc.county_name.iloc[0]))
-            for r in gc.sort_values("month").itertuples():
-                bg, fg, mark = STATE_STYLE[r.state]
-                tds.append(
-                    html.Td(
-                        mark if lang == "zh" else STATE_EN[r.state],
-                        style={"background": bg, "color": fg},
-                        className=f"cg cg-{r.state}",
-                        title=t("c_" + r.state, lang)
-                        + (f" · {r.first_received:%Y-%m-%d}" if not pd.isna(r.first_received) else ""),
-                    )
-                )
-            body.append(html.Tr(tds))
+    body = _rows(monthly, lang, lambda gc: [_cell(r, lang) for r in gc.sort_values("month").itertuples()])
     leg = html.Div(
         [
             html.Span(
@@ -58,9 +68,17 @@ def completeness_grid(cg, lang):
         ],
         className="legend",
     )
-    return html.Div(
-        [leg, html.Table([head, html.Tbody(body)], className="data-table completeness", id="completeness-grid")]
-    )
+    parts = [leg, html.Table([head, html.Tbody(body)], className="data-table completeness", id="completeness-grid")]
+    if not yearly.empty:
+        yhead = html.Thead(
+            html.Tr([html.Th(t("feed", lang)), html.Th(t("county", lang)), html.Th("全年" if lang == "zh" else "Year")])
+        )
+        ybody = _rows(yearly, lang, lambda gc: [_cell(r, lang) for r in gc.itertuples()])
+        parts += [
+            html.H4("年度数据项" if lang == "zh" else "Yearly feeds", className="subhead"),
+            html.Table([yhead, html.Tbody(ybody)], className="data-table completeness", id="completeness-yearly"),
+        ]
+    return html.Div(parts)
 
 
 def layout(q, p, lang):
