@@ -244,23 +244,25 @@ def test_family_a_matches_spec(con, a_expected, code, num, den):
 def test_downward_referral_growth_like_for_like(con, city, encounters):
     down = encounters[encounters.referral == "down"]
     counts = down.groupby(["month", "insured_township_code"]).size()
-    loaded = set(encounters.month)
+    # "loaded" per insured county (the coverage key of encounters is insured county × month)
+    loaded = set(zip(encounters.ins_county, encounters.month, strict=True))
     rows = []
     for p in city.months:
         catch = city.catchment_map(p)
         cur_months = [date(p.year, k, 1) for k in range(1, p.month + 1)]
         prev_months = [date(p.year - 1, k, 1) for k in range(1, p.month + 1)]
-        complete = all(x in loaded for x in prev_months)
+        complete = {c: all((c, x) in loaded for x in prev_months) for c in city.counties}
+        plan = city.plan_counties(p)
         sub = counts[counts.index.get_level_values(0).isin(cur_months + prev_months)].reset_index(name="n")
         sub["cur"] = np.where(sub.month.isin(cur_months), sub.n, 0)
         sub["prev"] = np.where(sub.month.isin(prev_months), sub.n, 0)
         sub["county"] = sub.insured_township_code.str[:6]
         sub["comm"] = sub.insured_township_code.map(catch)
 
-        groups = [("county", c, sub[sub.county == c]) for c in city.counties]
-        groups += [("community", cm, sub[sub.comm == cm]) for cm in city.communities(p)]
-        groups.append(("city", city.city, sub[sub.county.isin(city.plan_counties(p))]))
-        for level, org, sel in groups:
+        groups = [("county", c, sub[sub.county == c], complete[c]) for c in city.counties]
+        groups += [("community", cm, sub[sub.comm == cm], complete[city.comm_county[cm]]) for cm in city.communities(p)]
+        groups.append(("city", city.city, sub[sub.county.isin(plan)], bool(plan) and all(complete[c] for c in plan)))
+        for level, org, sel, ok in groups:
             cur, prev = float(sel.cur.sum()), float(sel.prev.sum())
             rows.append(
                 {
@@ -268,8 +270,8 @@ def test_downward_referral_growth_like_for_like(con, city, encounters):
                     "org_id": org,
                     "period_type": "ytd",
                     "period": p,
-                    "num": cur - prev if complete else np.nan,
-                    "den": prev if complete else np.nan,
+                    "num": cur - prev if ok else np.nan,
+                    "den": prev if ok else np.nan,
                 }
             )
     exp = pd.DataFrame(rows)

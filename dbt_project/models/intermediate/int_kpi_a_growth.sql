@@ -2,7 +2,9 @@
 -- down-referrals of January..P (current) and of January..P−12 months (previous year's span) are
 -- BOTH attributed with the catchments (community level) and plan counties (city level) as of P's
 -- month end. prev_span_loaded is true only when encounters were loaded for every month of the
--- previous year's span.
+-- previous year's span — per insured county (the encounters' coverage key is insured county ×
+-- month): a county needs its own months, a community its county's, the city every plan county's
+-- (plan counties of the period's month end).
 with down_by_township as (
     select
         month,
@@ -14,8 +16,9 @@ with down_by_township as (
     group by month, insured_township_code, insured_county_code
 ),
 
-loaded_months as (
-    select distinct month from {{ ref('int_encounters_attributed') }}
+loaded_county_months as (
+    select distinct insured_county_code as county_code, month
+    from {{ ref('int_encounters_attributed') }}
 ),
 
 periods as (
@@ -31,11 +34,15 @@ periods as (
 span_check as (
     select
         p.period,
-        count(l.month) = max(p.months_in_span)                              as prev_span_loaded
+        k.county_code,
+        case when count(l.month) = max(p.months_in_span) then 1 else 0 end as prev_span_loaded
     from periods as p
-    left join loaded_months as l
-        on l.month >= p.prev_start and l.month <= p.prev_end
-    group by p.period
+    cross join {{ ref('int_counties') }} as k
+    left join loaded_county_months as l
+        on l.county_code = k.county_code
+       and l.month >= p.prev_start
+       and l.month <= p.prev_end
+    group by p.period, k.county_code
 ),
 
 by_township as (
@@ -72,21 +79,26 @@ by_community as (
 
 county_rows as (
     select 'county' as org_level, k.county_code as org_id, m.month as period,
-        coalesce(b.down_current, 0) as down_current, coalesce(b.down_previous, 0) as down_previous
+        coalesce(b.down_current, 0) as down_current, coalesce(b.down_previous, 0) as down_previous,
+        s.prev_span_loaded
     from {{ ref('int_months') }} as m
     cross join {{ ref('int_counties') }} as k
     left join by_county as b on b.period = m.month and b.org_id = k.county_code
+    inner join span_check as s on s.period = m.month and s.county_code = k.county_code
 ),
 
 community_rows as (
     select 'community' as org_level, c.community_id as org_id, c.month as period,
-        coalesce(b.down_current, 0) as down_current, coalesce(b.down_previous, 0) as down_previous
+        coalesce(b.down_current, 0) as down_current, coalesce(b.down_previous, 0) as down_previous,
+        coalesce(s.prev_span_loaded, 0) as prev_span_loaded
     from {{ ref('int_communities_by_month') }} as c
     left join by_community as b on b.period = c.month and b.org_id = c.community_id
+    left join span_check as s on s.period = c.month and s.county_code = c.county_code
 ),
 
 city_sums as (
-    select r.period, sum(r.down_current) as down_current, sum(r.down_previous) as down_previous
+    select r.period, sum(r.down_current) as down_current, sum(r.down_previous) as down_previous,
+        min(r.prev_span_loaded) as prev_span_loaded
     from county_rows as r
     inner join {{ ref('int_plan_counties_by_month') }} as p
         on p.month = r.period and p.county_code = r.org_id
@@ -95,7 +107,8 @@ city_sums as (
 
 city_rows as (
     select 'city' as org_level, c.city_code as org_id, m.month as period,
-        coalesce(s.down_current, 0) as down_current, coalesce(s.down_previous, 0) as down_previous
+        coalesce(s.down_current, 0) as down_current, coalesce(s.down_previous, 0) as down_previous,
+        coalesce(s.prev_span_loaded, 0) as prev_span_loaded
     from {{ ref('int_months') }} as m
     cross join {{ ref('int_city') }} as c
     left join city_sums as s on s.period = m.month
@@ -110,12 +123,11 @@ all_rows as (
 )
 
 select
-    a.org_level,
-    a.org_id,
+    org_level,
+    org_id,
     'ytd' as period_type,
-    a.period,
-    a.down_current,
-    a.down_previous,
-    s.prev_span_loaded
-from all_rows as a
-inner join span_check as s on s.period = a.period
+    period,
+    down_current,
+    down_previous,
+    prev_span_loaded = 1 as prev_span_loaded
+from all_rows
