@@ -337,6 +337,14 @@ class _Run:
                 p.unlink(missing_ok=True)
 
 
+def _remove_stale_scratch(folder: Path, keep: Path) -> None:
+    """Scratch folders of killed runs (they may hold a file's raw resident IDs): we hold the
+    writer lock, so no other run is using them."""
+    for d in folder.glob("r*-*"):
+        if d.is_dir() and d != keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def ingest_paths(paths: list[Path], out=None) -> RunResult:
     """Ingest files and inbox folders; prints one verdict line per file and a summary."""
     out = out or sys.stdout
@@ -345,7 +353,11 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
     missing = [str(p) for p in roots if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = [f for f in discover(roots) if not f.skipped]
+    everything = discover(roots)
+    for f in everything:
+        if f.skipped:
+            print(f"  skipped {f.path.name}: {f.reason}", file=sys.stderr, flush=True)
+    found = [f for f in everything if not f.skipped]
     home = medcom_paths().ensure()
     run_id = "r" + _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
     tmp = home.tmp / run_id
@@ -353,6 +365,7 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
     outcomes: list[FileOutcome] = []
     try:
         with warehouse.writer(publish_after=True) as con:
+            _remove_stale_scratch(home.tmp, keep=tmp)
             ensure_schema(con)
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
             con.execute(f"ATTACH '{tmp / 'run.duckdb'}' AS runctx")

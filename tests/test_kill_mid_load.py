@@ -92,8 +92,10 @@ def test_kill_inside_the_load_transaction(tmp_path):
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as c:
         assert c.execute("SELECT count(*) FROM audit.runs WHERE finished_at IS NULL").fetchone()[0] == 1
 
+    assert list((home / "tmp").glob("r*/*.duckdb"))  # the killed run's scratch is still there …
     # the lock died with the process; a re-run loads cleanly
     p = _ingest(home, fix)
+    assert not list((home / "tmp").glob("r*/*.duckdb"))  # … and the next run removes it
     assert "accepted" in p.stdout
     after = _state(home)
     assert after["raw.encounters"] == 50_000
