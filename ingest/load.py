@@ -26,6 +26,11 @@ def _q(c: str) -> str:
     return '"' + c + '"'
 
 
+def sql_path(path) -> str:
+    """A file path as an SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def valid_rows(alias: str) -> str:
     """The rows of a scratch DB that load: `typed` without the rows in `reasons`."""
     return f"(SELECT * FROM {alias}.typed ANTI JOIN {alias}.reasons USING (_row_number))"
@@ -124,7 +129,7 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
     accepted = [o for o in outcomes if o.verdict in ACCEPTED]
     with_rows = [o for o in outcomes if o.scratch_ready]
     for o in with_rows:
-        con.execute(f"ATTACH '{o.scratch}' AS {o.alias} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias} (READ_ONLY)")
     warnings: list[str] = []
     try:
         con.execute("BEGIN TRANSACTION")

@@ -29,7 +29,7 @@ from ingest.checks import Check, compile_checks, evaluate
 from ingest.crossfeed import build_peers, copy_refs, enrich
 from ingest.discover import discover
 from ingest.errors import FileRejected
-from ingest.load import ACCEPTED, commit_feed, record_outcomes
+from ingest.load import ACCEPTED, commit_feed, record_outcomes, sql_path
 from ingest.normalize import typed_select
 from ingest.pseudonymise import build_pid_map
 from ingest.read import read_source
@@ -162,7 +162,7 @@ class _Run:
             o.reasons = f"same file as batch {earlier}, whose rows are still current: nothing to do"
             return
         con = self.con
-        con.execute(f"ATTACH '{o.scratch}' AS {o.alias}")
+        con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias}")
         try:
             copy_refs(con, self.wh, o.alias)
             con.execute(f"USE {o.alias}")
@@ -368,7 +368,7 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
             _remove_stale_scratch(home.tmp, keep=tmp)
             ensure_schema(con)
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
-            con.execute(f"ATTACH '{tmp / 'run.duckdb'}' AS runctx")
+            con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
             run = _Run(con, roots, run_id, tmp, out=out)
             by_feed: dict[str, list[Path]] = defaultdict(list)
             unknown = []
