@@ -218,12 +218,47 @@ def scorecard_list(kpis: pd.DataFrame, orgs: list, cells: pd.DataFrame, lang: st
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="scorecard org-list", id=table_id)
 
 
+AG_ZH = {
+    "page": "第",
+    "to": "至",
+    "of": "共",
+    "more": "更多",
+    "next": "下一页",
+    "previous": "上一页",
+    "first": "首页",
+    "last": "末页",
+    "pageSizeSelectorLabel": "每页行数：",
+    "noRowsToShow": "无数据",
+    "loadingOoo": "加载中…",
+    "filterOoo": "筛选…",
+    "contains": "包含",
+    "notContains": "不包含",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "blank": "为空",
+    "notBlank": "非空",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "inRange": "介于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "pinColumn": "固定列",
+    "autosizeThisColumn": "自动列宽",
+}
+
+
 def grid(
     df: pd.DataFrame,
     grid_id: str,
     labels: dict[str, str] | None = None,
     height: int = 420,
     col_defs: list[dict] | None = None,
+    lang: str = "zh",
 ):
     labels = labels or {}
     if col_defs is None:
@@ -241,7 +276,12 @@ def grid(
         columnDefs=col_defs,
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
         columnSize="autoSize",
-        dashGridOptions={"pagination": True, "paginationPageSize": 50, "enableCellTextSelection": True},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 50,
+            "enableCellTextSelection": True,
+            **({"localeText": AG_ZH} if lang == "zh" else {}),
+        },
         style={"height": f"{height}px", "width": "100%"},
     )
 

@@ -191,28 +191,34 @@ def layout(q, p, lang):
         html.Div(
             [
                 html.H3(f"{t('batches', lang)} ({len(b)})"),
-                grid(b, "batches-grid", labels, col_defs=bcols) if not b.empty else html.P(t("none_found", lang)),
+                grid(b, "batches-grid", labels, col_defs=bcols, lang=lang)
+                if not b.empty
+                else html.P(t("none_found", lang)),
             ],
             className="card",
         ),
         html.Div(
             [
                 html.H3(f"{t('failed_expectations', lang)} ({len(fe)})"),
-                grid(fe, "dq-grid", labels, height=300) if not fe.empty else html.P(t("none_found", lang)),
+                grid(fe, "dq-grid", labels, height=300, lang=lang) if not fe.empty else html.P(t("none_found", lang)),
             ],
             className="card",
         ),
         html.Div(
             [
                 html.H3(f"{t('quarantine', lang)} ({len(qr)})"),
-                grid(qr, "quarantine-grid", labels, height=300) if not qr.empty else html.P(t("none_found", lang)),
+                grid(qr, "quarantine-grid", labels, height=300, lang=lang)
+                if not qr.empty
+                else html.P(t("none_found", lang)),
             ],
             className="card",
         ),
         html.Div(
             [
                 html.H3(f"{t('replacements', lang)} ({len(rp)})"),
-                grid(rp, "replacements-grid", labels, height=240) if not rp.empty else html.P(t("none_found", lang)),
+                grid(rp, "replacements-grid", labels, height=240, lang=lang)
+                if not rp.empty
+                else html.P(t("none_found", lang)),
             ],
             className="card",
         ),

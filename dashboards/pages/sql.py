@@ -50,7 +50,8 @@ def layout(q: Queries, p: dict, lang: str):
                 className="card",
             ),
             html.Div(
-                [html.H3(t("dictionary", lang)), grid(d, "dictionary-grid", labels, height=420)], className="card"
+                [html.H3(t("dictionary", lang)), grid(d, "dictionary-grid", labels, height=420, lang=lang)],
+                className="card",
             ),
         ],
         id="sql-page",
@@ -73,7 +74,7 @@ def execute(sql: str, lang: str, max_rows: int = 10_000):
     status = t("rows_returned", lang, n=len(df), s=res.elapsed)
     if res.truncated:
         status += t("truncated", lang, n=max_rows)
-    return grid(df, "sql-grid", height=360), status
+    return grid(df, "sql-grid", height=360, lang=lang), status
 
 
 def _unique(cols):

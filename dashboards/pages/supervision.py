@@ -41,7 +41,7 @@ def _lists(q, org, month, lang):
                         if lang == "zh"
                         else f"{t('open_inspections', lang)} ({len(insp)})"
                     ),
-                    grid(insp, "open-inspections", labels, height=320)
+                    grid(insp, "open-inspections", labels, height=320, lang=lang)
                     if not insp.empty
                     else html.P(t("none_found", lang)),
                 ],
@@ -54,7 +54,7 @@ def _lists(q, org, month, lang):
                         if lang == "zh"
                         else f"{t('overdue_complaints', lang)} ({len(comp)})"
                     ),
-                    grid(comp, "overdue-complaints", labels, height=320)
+                    grid(comp, "overdue-complaints", labels, height=320, lang=lang)
                     if not comp.empty
                     else html.P(t("none_found", lang)),
                 ],
