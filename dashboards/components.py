@@ -29,10 +29,10 @@ XLSX_STATUS = {
     "no_data": "#FFFFFF",
 }
 UNIT_LABELS = {
-    "fraction": ("%", "%"),
-    "count": ("人次/件", "count"),
+    "fraction": ("比例（%）", "share (%)"),
+    "count": ("计数", "count"),
     "yuan": ("元", "yuan"),
-    "per_mille": ("‰", "‰"),
+    "per_mille": ("‰", "per mille"),
     "per_100k": ("/10万", "per 100,000"),
 }
 

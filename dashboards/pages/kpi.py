@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from dashboards.components import (
     STATUS_COLOURS,
+    UNIT_LABELS,
     fmt_number,
     fmt_ts,
     fmt_value,
@@ -17,7 +18,7 @@ from dashboards.components import (
     month_str,
     status_label,
 )
-from dashboards.i18n import family_label, feed_label, t
+from dashboards.i18n import family_label, feed_label, pick, t
 from dashboards.queries import LEVEL_ORDER, Org, Queries, parse_month
 
 STATUS_LINE = {"green": "#2e7d32", "amber": "#f0a500", "red": "#c62828"}
@@ -184,7 +185,7 @@ def definition_card(q: Queries, k: dict, lang: str):
     rows = [
         ("kpi", f"{k['name_zh']} / {k['name_en']}"),
         ("family", family_label(k["family"], lang)),
-        ("unit", k["unit"]),
+        ("unit", pick(UNIT_LABELS.get(k["unit"]), lang, str(k["unit"]))),
         (
             "direction",
             {
@@ -349,7 +350,10 @@ def layout(q: Queries, p: dict, lang: str):
         id={"type": "qp", "name": "month"},
         value=month_str(month),
         clearable=False,
-        options=[{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)],
+        options=[
+            {"label": str(m.year) if pt == "year" else month_label(m, lang), "value": month_str(m)}
+            for m in reversed(months)
+        ],
         className="month-picker",
     )
     body += [
