@@ -35,7 +35,7 @@ NAV = [
 CARRY = ("lang", "month", "pt")
 
 
-def header(pathname: str, p: dict, lang: str, scope: Scope):
+def header(pathname: str, p: dict, lang: str, scope: Scope, scope_name: str | None = None):
     carry = {k: p[k] for k in CARRY if k in p}
     links = []
     for path, key in NAV:
@@ -66,7 +66,7 @@ def header(pathname: str, p: dict, lang: str, scope: Scope):
         ],
         className="lang-switch",
     )
-    scope_txt = f"{t('scope', lang)}: {scope.county}" if scope.county else ""
+    scope_txt = f"{t('scope', lang)}: {scope_name or scope.county}" if scope.county else ""
     return html.Div(
         [
             html.Div(
@@ -103,9 +103,12 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
     page_fn = pages.get(path)
     if page_fn is None:
         return header(path, p, lang, scope), html.Div("404", className="empty")
+    scope_name = None
     try:
         with Queries(scope) as q:
             page = page_fn(q, p, lang)
+            if scope.county:
+                scope_name = q.name("county", scope.county)
     except NoWarehouse:
         page = html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
     except Exception as exc:  # one bad view must not take the page down: say so, log the detail
@@ -115,7 +118,7 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
             className="error",
             id="page-error",
         )
-    return header(path, p, lang, scope), page
+    return header(path, p, lang, scope, scope_name), page
 
 
 def update_search(values: list, ids: list[dict], search: str | None) -> str:

@@ -94,6 +94,7 @@ def test_out_of_scope_org_falls_back_to_root(dash_home):
     head, page = render("/", "?level=county&org=411081", Scope("411025"))
     text = _json(page)
     assert "禹州市" not in text and "襄城县" in text
+    assert "查看范围: 襄城县" in _json(head)
 
 
 def test_kpi_detail_has_target_step_and_definition(dash_home):
