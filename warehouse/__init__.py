@@ -89,27 +89,31 @@ def publish() -> Path:
     if wal.exists():  # an unclean stop left a WAL: fold it in before copying
         duckdb.connect(str(p.warehouse)).close()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = p.published / f"{SNAPSHOT_PREFIX}{stamp}.duckdb"
-    tmp = target.with_suffix(".partial")
-    shutil.copyfile(p.warehouse, tmp)
-    os.replace(tmp, target)
+    # One folder per snapshot, the file always named warehouse.duckdb: DuckDB names the
+    # catalog after the file, so analysts see the same `warehouse` catalog in every snapshot.
+    folder = p.published / f"{SNAPSHOT_PREFIX}{stamp}"
+    staging = p.published / f".{SNAPSHOT_PREFIX}{stamp}.partial"
+    staging.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(p.warehouse, staging / "warehouse.duckdb")
+    os.replace(staging, folder)
+    target = folder / "warehouse.duckdb"
     pointer_tmp = p.published / "CURRENT.tmp"
-    pointer_tmp.write_text(target.name + "\n", encoding="utf-8")
+    pointer_tmp.write_text(f"{folder.name}/warehouse.duckdb\n", encoding="utf-8")
     os.replace(pointer_tmp, p.published / "CURRENT")
-    _prune(p.published, keep=target.name)
+    _prune(p.published, keep=folder.name)
     return target
 
 
 def _prune(folder: Path, keep: str) -> None:
-    snaps = sorted(folder.glob(f"{SNAPSHOT_PREFIX}*.duckdb"))
-    for old in snaps[:-KEEP_SNAPSHOTS]:
-        if old.name != keep:
-            with contextlib.suppress(OSError):
-                old.unlink()  # readers that still have it open keep their file handle
-    for partial in folder.glob("*.partial"):
-        if partial.stem != Path(keep).stem:
-            with contextlib.suppress(OSError):
-                partial.unlink()
+    snaps = sorted(x for x in folder.glob(f"{SNAPSHOT_PREFIX}*") if x.name != keep)
+    for old in snaps[: max(0, len(snaps) - (KEEP_SNAPSHOTS - 1))]:
+        # readers that still have an old snapshot open keep their file handle
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    for partial in folder.glob(".*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def current_snapshot() -> Path | None:
