@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-MEDCOM = str(BIN / "medcom")
+from medcom_cli import MEDCOM, REPO, run_medcom  # noqa: F401 - re-exported for older imports
 
 
 @pytest.fixture
@@ -22,20 +17,6 @@ def medcom_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("MEDCOM_HOME", str(home))
     monkeypatch.setenv("MEDCOM_SECRET", "test-secret")
     return home
-
-
-def run_medcom(*args: str, home: Path, check: bool = False, timeout: float = 900, env: dict | None = None, cwd=None):
-    """Run the installed `medcom` command in a subprocess, as a user would."""
-    e = dict(os.environ)
-    e["MEDCOM_HOME"] = str(home)
-    e.setdefault("MEDCOM_SECRET", "test-secret")
-    e.update(env or {})
-    proc = subprocess.run(
-        [MEDCOM, *args], env=e, cwd=cwd or home.parent, capture_output=True, text=True, timeout=timeout
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"medcom {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 # One small city, generated, ingested and built once per test session, shared read-only by

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import warehouse
-from tests.conftest import run_medcom
+from medcom_cli import run_medcom
 from warehouse.sandbox import QueryRejected, run_query
 
 
