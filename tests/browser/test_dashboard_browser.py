@@ -210,3 +210,24 @@ def test_print_report(server, driver, shots):
     body = _wait(driver, "body").text
     assert "医共体绩效月报" in body
     driver.save_screenshot(str(shots / "report.png"))
+
+
+def test_new_build_shows_without_restart(server, driver, browser_home):
+    """Publishing a new snapshot (as `medcom build` does) shows on the next page load; same server."""
+    import os
+    import sys
+    from pathlib import Path
+
+    if os.environ.get("MEDCOM_BROWSER_HOME") or os.environ.get("MEDCOM_BROWSER_CITY"):
+        pytest.skip("only on the throw-away fixture warehouse")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from dashboard_fixture import build_snapshot
+
+    css = "#scorecard-0 tr[data-kpi='in_county_visit_rate'] td.cell"
+    driver.get(server + "/?month=2021-06")
+    before = _wait_for(lambda: _text(driver, css), what="city value")
+    build_snapshot(browser_home, seed=99)
+    driver.get(server + "/?month=2021-06")
+    _wait(driver, "#scorecard-0")
+    _wait_for(lambda: _text(driver, css) and _text(driver, css) != before, what="the new build's value")
+    assert not _severe(driver)
