@@ -68,7 +68,7 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
         ws = wb.add_worksheet(_sheet_name(node, lang, used))
         ws.write(0, 0, neutralise(f"{node.name} · {month_label(month, lang)} · {t('pt_' + pt, lang)}"), fmt_title)
         row = 2
-        for tb in view(q, node, month, pt):
+        for tb in view(q, node, month, pt, lang=lang):
             orgs, cells = tb["orgs"], tb["cells"]
             by = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
             present = set(cells.kpi_code) if not cells.empty else set()
@@ -179,12 +179,12 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
     if root is None:
         return "".join(parts) + "</body></html>"
     parts.append(f"<h2>{h.escape(root.name)}</h2>")
-    for tb in view(q, root, month, pt):
+    for tb in view(q, root, month, pt, lang=lang):
         parts.append(_html_table(q, kpis, tb, lang))
     if root.level == "city":
         for county in q.children("city", root.id).get("county", []):
             parts.append(f'<div class="county"><h2>{h.escape(county.name)}</h2>')
-            for tb in view(q, county, month, pt):
+            for tb in view(q, county, month, pt, lang=lang):
                 parts.append(_html_table(q, kpis, tb, lang))
             parts.append("</div>")
     parts.append("</body></html>")

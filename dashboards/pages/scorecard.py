@@ -36,14 +36,18 @@ def resolve(q: Queries, p: dict) -> tuple[Org | None, date | None, str]:
     return org, month, pt
 
 
-def view(q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] | None = None) -> list[dict]:
+def view(
+    q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] | None = None, lang: str = "zh"
+) -> list[dict]:
     """The tables of one drill-down view: [{'kind': 'matrix'|'list', 'orgs': [...], 'cells': df, 'title'}]."""
     kids = q.children(org.level, org.id)
     tables = []
     if org.level in ("city", "county"):
         child_level = "county" if org.level == "city" else "community"
         orgs = [org] + kids.get(child_level, [])
-        tables.append(dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt), title=None))
+        tables.append(
+            dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt, lang), title=None)
+        )
     elif org.level == "community":
         facs = kids.get("facility", [])
         if len(facs) <= MAX_COLUMNS:
@@ -52,30 +56,30 @@ def view(q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] |
                 dict(
                     kind="matrix",
                     orgs=orgs,
-                    cells=_noted(q.cells(orgs, month, pt, families), pt),
+                    cells=_noted(q.cells(orgs, month, pt, families), pt, lang),
                     title="member_facilities",
                 )
             )
         else:
             tables.append(
-                dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt), title=None)
+                dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt, lang), title=None)
             )
-            cells = _noted(q.cells(facs, month, pt, families), pt)
+            cells = _noted(q.cells(facs, month, pt, families), pt, lang)
             tables.append(dict(kind="list", orgs=facs, cells=cells, title="member_facilities"))
         towns = kids.get("township", [])
         if towns:
-            cells = _noted(q.cells(towns, month, pt, families), pt)
+            cells = _noted(q.cells(towns, month, pt, families), pt, lang)
             if not cells.empty:
                 kind = "matrix" if len(towns) <= MAX_COLUMNS else "list"
                 tables.append(dict(kind=kind, orgs=towns, cells=cells, title="townships"))
     else:
         tables.append(
-            dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt), title=None)
+            dict(kind="matrix", orgs=[org], cells=_noted(q.cells([org], month, pt, families), pt, lang), title=None)
         )
     return tables
 
 
-def _noted(cells: pd.DataFrame, pt: str) -> pd.DataFrame:
+def _noted(cells: pd.DataFrame, pt: str, lang: str = "zh") -> pd.DataFrame:
     if cells.empty:
         return cells
     cells = cells.copy()
@@ -86,7 +90,8 @@ def _noted(cells: pd.DataFrame, pt: str) -> pd.DataFrame:
         elif r.period_type == "year":
             notes.append(f"{pd.Timestamp(r.period).year}")
         else:
-            notes.append({"month": "月", "ytd": "累计"}.get(r.period_type, r.period_type))
+            labels = {"month": "月", "ytd": "累计"} if lang == "zh" else {"month": "month", "ytd": "YTD"}
+            notes.append(labels.get(r.period_type, r.period_type))
     cells["_note"] = notes
     return cells
 
@@ -178,7 +183,7 @@ def layout(
     if families:
         kpis = kpis[kpis.family.isin(families)]
     blocks = []
-    for i, tb in enumerate(view(q, org, month, pt, families)):
+    for i, tb in enumerate(view(q, org, month, pt, families, lang)):
 
         def header_link(o, _cur=org):
             return None if (o.level, o.id) == (_cur.level, _cur.id) else href(base, state, level=o.level, org=o.id)
