@@ -1,0 +1,91 @@
+"""Ingest speed: one month of encounters at --scale 1.0, next to a bare DuckDB read_csv.
+
+    .venv/bin/python benchmarks/bench_ingest.py --scale 1.0 [--work /tmp/bench-ingest]
+
+Prints rows/second and peak memory for `medcom ingest` of the month's encounter files
+(after the registry is loaded), and for a bare `CREATE TABLE … AS SELECT * FROM
+read_csv(...)` of the same CSV files in DuckDB (no validation, no archive, no audit).
+Peak memory of ingest is measured in its own process (ru_maxrss of the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, medcom  # noqa: E402
+
+
+def count_rows(con, files: list[Path]) -> int:
+    return sum(
+        con.execute(f"select count(*) from read_parquet('{f}')").fetchone()[0]
+        if f.suffix == ".parquet"
+        else con.execute(f"select count(*) from read_csv('{f}', all_varchar=true, header=true)").fetchone()[0]
+        for f in files
+    )
+
+
+def peak_child(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Run cmd in a fresh child via /usr/bin/time-like accounting: wall s, child peak RSS MB."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{cmd[1]} failed")
+    return secs, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--month", default="2021-03")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/medcom-bench-ingest"))
+    args = ap.parse_args()
+    work: Path = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    inbox, home = work / "inbox", work / "home"
+    env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SECRET="bench")
+
+    secs, _ = peak_child(medcom("generate", str(inbox), "--start", args.month, "--months", "1", "--scale", str(args.scale)), env)
+    print(f"generate: {secs:.1f} s")
+
+    # registry first (reference feeds), then time the encounters alone
+    enc_dir = inbox / "encounters"
+    enc_files = sorted(p for p in enc_dir.iterdir() if p.suffix in (".csv", ".parquet"))
+    hold = work / "hold"
+    shutil.move(str(enc_dir), hold)
+    others = [str(p) for p in inbox.iterdir()]
+    peak_child(medcom("ingest", *others), env)
+    shutil.move(str(hold), enc_dir)
+
+    con = duckdb.connect()
+    rows = count_rows(con, enc_files)
+    secs, peak = peak_child(medcom("ingest", str(enc_dir)), env)
+    print(f"medcom ingest encounters: {rows:,} rows in {secs:.1f} s = {rows / secs:,.0f} rows/s; peak RSS {peak:,.0f} MB")
+
+    # bare DuckDB load of the same files (CSV as text, Parquet as is)
+    db = work / "bare.duckdb"
+    t0 = time.perf_counter()
+    bare = duckdb.connect(str(db))
+    for i, f in enumerate(enc_files):
+        src = f"read_parquet('{f}')" if f.suffix == ".parquet" else f"read_csv('{f}', all_varchar=true, header=true)"
+        bare.execute(f"create table t{i} as select * from {src}")
+    bare.close()
+    secs_bare = time.perf_counter() - t0
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"bare duckdb read_csv:     {rows:,} rows in {secs_bare:.1f} s = {rows / secs_bare:,.0f} rows/s; peak RSS (this process) {peak_self:,.0f} MB")
+    print(f"machine: {machine()}")
+
+
+if __name__ == "__main__":
+    main()
