@@ -163,6 +163,12 @@ def test_language_switch(server, driver, shots):
     _wait_for(lambda: "In-county visit rate" in _text(driver, "#scorecard-0"), what="English KPI names")
     _settle(driver)
     driver.save_screenshot(str(shots / "scorecard-en.png"))
+    # a control writes the URL (period type), the page follows, the language stays
+    _click(driver, "input[type='radio'][value='ytd']")
+    _wait_for(lambda: _q(driver).get("pt") == "ytd", what="pt=ytd in URL")
+    _wait_for(lambda: "Year to date" in _text(driver, "h2 .subtitle"), what="YTD scorecard")
+    assert _q(driver).get("lang") == "en"
+    _settle(driver)
     _click(driver, "#lang-zh")
     _wait_for(lambda: _text(driver, "#nav-scorecard") == "绩效看板", what="Chinese nav")
     assert not _severe(driver)
@@ -230,4 +236,19 @@ def test_new_build_shows_without_restart(server, driver, browser_home):
     driver.get(server + "/?month=2021-06")
     _wait(driver, "#scorecard-0")
     _wait_for(lambda: _text(driver, css) and _text(driver, css) != before, what="the new build's value")
+    assert not _severe(driver)
+
+
+def test_scorecard_xlsx_download(server, driver, downloads):
+    driver.get(server + "/")
+    _wait(driver, "#scorecard-0")
+    _settle(driver)
+    _click(driver, "#sc-export")
+    f = _wait_for(lambda: [p for p in downloads.glob("scorecard_*.xlsx")], what="XLSX download")[0]
+    _wait_for(lambda: f.stat().st_size > 1000, what="XLSX written")
+    import openpyxl
+
+    _wait_for(lambda: not list(downloads.glob("*.crdownload")), what="download finished")
+    wb = openpyxl.load_workbook(f)
+    assert len(wb.worksheets) >= 1 and wb.active.max_row > 5
     assert not _severe(driver)
