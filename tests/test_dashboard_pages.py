@@ -231,3 +231,13 @@ def test_pages_and_sql_sandbox_can_run_concurrently(dash_home):
         grid, status = execute("SELECT 42 AS answer", "en")
         assert grid.rowData == [{"answer": 42}]
         assert q.kpis() is not None
+
+
+def test_every_kpi_detail_renders(dash_home):
+    with Queries() as q:
+        codes = list(q.kpis().kpi_code)
+    assert len(codes) >= 30
+    for code in codes:
+        _, page = render("/kpi", f"?code={code}")
+        text = _json(page)
+        assert "page-error" not in text and "definition-card" in text, code
