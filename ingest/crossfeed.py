@@ -57,38 +57,31 @@ def _cols(feed: str) -> str:
 
 
 def copy_refs(con: duckdb.DuckDBPyConnection, wh: str, scratch: str) -> None:
-    """Copy current reference rows of catalog `wh` into catalog `scratch`."""
+    """Copy current reference rows of catalog `wh` into catalog `scratch` (`temp`: temp tables)."""
+    create = "CREATE OR REPLACE TEMP TABLE" if scratch == "temp" else "CREATE OR REPLACE TABLE"
+    into = "" if scratch == "temp" else f"{scratch}."
     for feed, table in (
         ("regions", "ref_regions"),
         ("facilities", "ref_facilities"),
         ("communities", "ref_communities"),
     ):
-        con.execute(
-            f"CREATE OR REPLACE TABLE {scratch}.{table} AS SELECT {_cols(feed)} FROM {wh}.raw.{feed} "
-            "WHERE _superseded_by IS NULL"
-        )
-    con.execute(
-        f"CREATE OR REPLACE TABLE {scratch}.ref_kpis (code VARCHAR, direction VARCHAR, family VARCHAR, unit VARCHAR)"
-    )
+        con.execute(f"{create} {into}{table} AS SELECT {_cols(feed)} FROM {wh}.raw.{feed} WHERE _superseded_by IS NULL")
+    con.execute(f"{create} {into}ref_kpis (code VARCHAR, direction VARCHAR, family VARCHAR, unit VARCHAR)")
     kpis = load_kpis()
     if kpis:
-        con.executemany(f"INSERT INTO {scratch}.ref_kpis VALUES (?, ?, ?, ?)", kpis)
+        con.executemany(f"INSERT INTO {into}ref_kpis VALUES (?, ?, ?, ?)", kpis)
+    con.execute(f"{create} {into}ref_kpis_status AS SELECT {'true' if kpis is not None else 'false'} AS present")
+    con.execute(f"{create} {into}ref_city AS SELECT region_code AS code FROM {into}ref_regions WHERE level = 'city'")
     con.execute(
-        f"CREATE OR REPLACE TABLE {scratch}.ref_kpis_status AS SELECT {'true' if kpis is not None else 'false'} AS present"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TABLE {scratch}.ref_city AS SELECT region_code AS code FROM {scratch}.ref_regions WHERE level = 'city'"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {scratch}.ref_counties AS
-        SELECT r.region_code AS code FROM {scratch}.ref_regions r JOIN {scratch}.ref_city c
+        f"""{create} {into}ref_counties AS
+        SELECT r.region_code AS code FROM {into}ref_regions r JOIN {into}ref_city c
           ON r.parent_code = c.code AND left(r.region_code, 4) = left(c.code, 4)
-        WHERE r.level = 'county' AND (SELECT count(*) FROM {scratch}.ref_city) = 1"""
+        WHERE r.level = 'county' AND (SELECT count(*) FROM {into}ref_city) = 1"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TABLE {scratch}.ref_townships AS
-        SELECT r.region_code AS code, r.parent_code AS county FROM {scratch}.ref_regions r
-        JOIN {scratch}.ref_counties c ON r.parent_code = c.code AND left(r.region_code, 6) = c.code
+        f"""{create} {into}ref_townships AS
+        SELECT r.region_code AS code, r.parent_code AS county FROM {into}ref_regions r
+        JOIN {into}ref_counties c ON r.parent_code = c.code AND left(r.region_code, 6) = c.code
         WHERE r.level = 'township'"""
     )
 

@@ -164,7 +164,6 @@ class _Run:
         con = self.con
         con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias}")
         try:
-            copy_refs(con, self.wh, o.alias)
             con.execute(f"USE {o.alias}")
             t0 = time.monotonic()
             rr = read_source(o.path, o.feed, con, progress=Progress(o.display_name), tmp_dir=self.tmp)
@@ -287,6 +286,9 @@ class _Run:
     def run_feed(self, feed: str, files: list[Path]) -> list[FileOutcome]:
         outs = [self.new_outcome(p, feed) for p in files]
         checks = compile_checks(feed)
+        # the current reference snapshots (including those this run just committed), as temp
+        # tables every scratch DB of the feed resolves `ref_*` against
+        copy_refs(self.con, self.wh, "temp")
         spec = load_contract().feeds[feed]
         # a reference snapshot is re-sent only when every file of it is: otherwise the files
         # that did not change are part of the new snapshot and are processed again
