@@ -501,7 +501,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, checks: list[Check], run_ids: str |
     if dup:
         earlier = ""
         if run_ids and con.execute(f"SELECT count(*) > 0 FROM {run_ids}").fetchone()[0]:
-            earlier = f" OR _identity IN (SELECT identity FROM {run_ids})"
+            # an inner join builds its hash table on this file's identities and prunes the
+            # run's identity table by their min/max (files are mostly one insured county)
+            earlier = f"""
+            UNION
+            SELECT v._row_number FROM (SELECT _row_number, _identity FROM typed ANTI JOIN reasons USING (_row_number)) v
+            JOIN {run_ids} i ON i.identity = v._identity"""
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT _row_number FROM (

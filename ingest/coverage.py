@@ -46,6 +46,12 @@ def coverage_sql(feed_name: str) -> str:
     return COVERAGE_SQL[feed.coverage]
 
 
+def identity_parts(feed_name: str, prefix: str = "") -> list[str]:
+    """The identity's parts as SQL expressions (empty for additive feeds)."""
+    feed = load_contract().feeds[feed_name]
+    return [DERIVED[c].format(p=prefix) if c in DERIVED else f'{prefix}"{c}"' for c in feed.identity]
+
+
 def identity_sql(feed_name: str, prefix: str = "") -> str | None:
     """Identity of a row as one VARCHAR (parts joined by U+001F); None for additive feeds."""
     feed = load_contract().feeds[feed_name]

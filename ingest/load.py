@@ -15,7 +15,7 @@ import time
 import duckdb
 
 from ingest.audit import insert_batch, insert_dq
-from ingest.coverage import REFERENCE_KEY, identity_sql
+from ingest.coverage import REFERENCE_KEY, identity_parts
 from medcom.contract import load_contract
 
 ACCEPTED = ("accepted", "accepted_with_quarantine")
@@ -94,17 +94,24 @@ def _supersede_activity(con, feed: str, run_id: str, accepted) -> list[str]:
             WHERE o._coverage_key = k.key AND o._superseded_by IS NULL AND o._run_id <> ?""",
             [run_id],
         )
-    # identities: a row already loaded by an earlier run is replaced whatever its key
-    ident = identity_sql(feed, prefix="o.")
-    if ident:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _newids AS SELECT _identity AS identity, min(batch) AS batch "
-            f"FROM ({union}) WHERE _identity IS NOT NULL GROUP BY 1"
+    # identities: a row already loaded by an earlier run is replaced whatever its key.
+    # The join is on the identity's parts (raw columns), so DuckDB can prune the raw table
+    # by the new identities' min/max instead of computing an identity for every row.
+    parts = identity_parts(feed)
+    if parts:
+        new_parts = ", ".join(f"{e} AS p{k}" for k, e in enumerate(parts))
+        union_ids = " UNION ALL ".join(
+            f"SELECT {new_parts}, '{o.batch_id}' AS batch FROM {valid_rows(o.alias)}" for o in accepted
         )
+        pcols = ", ".join(f"p{k}" for k in range(len(parts)))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _newids AS SELECT {pcols}, min(batch) AS batch FROM ({union_ids}) GROUP BY ALL"
+        )
+        on = " AND ".join(f"{e} = i.p{k}" for k, e in enumerate(identity_parts(feed, prefix="o.")))
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _idhits AS
             SELECT o._batch_id AS old_batch, i.batch AS new_batch, o._coverage_key AS key, o._row_number AS rn
-            FROM raw.{feed} o JOIN _newids i ON {ident} = i.identity
+            FROM raw.{feed} o JOIN _newids i ON {on}
             WHERE o._superseded_by IS NULL AND o._run_id <> ?""",
             [run_id],
         )
