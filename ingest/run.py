@@ -193,7 +193,7 @@ class _Run:
             con.execute(f"USE {self.wh}")
 
     def check(self, o: FileOutcome, checks: list[Check]) -> None:
-        """Row checks, verdict, scratch tables `load` / `quar`, then the GX suite."""
+        """Row checks, verdict, scratch tables `reasons` / `quar`, then the GX suite."""
         con = self.con
         spec = load_contract().feeds[o.feed]
         con.execute(f"USE {o.alias}")

@@ -8,7 +8,6 @@ import json
 
 import duckdb
 import pytest
-from conftest import run_medcom
 from ingest_helpers import (
     COUNTY_A,
     FACILITIES,
@@ -20,6 +19,7 @@ from ingest_helpers import (
     write_csv,
     write_reference,
 )
+from medcom_cli import run_medcom
 
 from ingest.run import ingest_paths
 

@@ -14,8 +14,8 @@ import subprocess
 import time
 
 import duckdb
-from conftest import MEDCOM
 from ingest_helpers import encounters, write_csv, write_reference
+from medcom_cli import MEDCOM
 
 
 def _env(home):
