@@ -252,3 +252,22 @@ def test_scorecard_xlsx_download(server, driver, downloads):
     wb = openpyxl.load_workbook(f)
     assert len(wb.worksheets) >= 1 and wb.active.max_row > 5
     assert not _severe(driver)
+
+
+def test_month_picker_writes_the_url(server, driver):
+    driver.get(server + "/")
+    _wait(driver, "#scorecard-0")
+    _settle(driver)
+    before = _text(driver, "h2 .subtitle")
+    _click(driver, ".month-picker")
+    options = _wait_for(lambda: driver.find_elements("css selector", "[role='option']"), what="month options")
+    if len(options) < 2:
+        pytest.skip("only one month of data")
+    label = options[1].text
+    options[1].click()
+    _wait_for(lambda: _q(driver).get("month"), what="month in URL")
+    _wait_for(
+        lambda: label in _text(driver, "h2 .subtitle") and _text(driver, "h2 .subtitle") != before,
+        what="scorecard of the chosen month",
+    )
+    assert not _severe(driver)
