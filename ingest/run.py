@@ -358,7 +358,7 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
     everything = discover(roots)
     for f in everything:
         if f.skipped:
-            print(f"  skipped {f.path.name}: {f.reason}", file=sys.stderr, flush=True)
+            print(f"  {f.path.name}: {f.reason}", file=sys.stderr, flush=True)
     found = [f for f in everything if not f.skipped]
     home = medcom_paths().ensure()
     run_id = "r" + _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
