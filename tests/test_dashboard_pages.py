@@ -70,6 +70,8 @@ def test_scorecard_city_columns_and_drill_links(dash_home):
     assert names.index("许昌市") < names.index("襄城县") < names.index("禹州市")  # city column first
     links = [c.href for c in _find(table, lambda c: type(c).__name__ == "Link" and "level=county" in (c.href or ""))]
     assert any("org=411025" in h and "month=2021-06" in h for h in links)
+    summary = _find(page, lambda c: getattr(c, "id", None) == "scorecard-summary")[0]
+    assert "达标" in _json(summary) and "未达标" in _json(summary)
     cells = _find(table, lambda c: "cell status-" in (getattr(c, "className", "") or ""))
     assert {"status-green", "status-amber", "status-red"} <= {c.className.split()[1] for c in cells}
 

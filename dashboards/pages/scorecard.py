@@ -8,6 +8,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboards.components import (
+    STATUS_COLOURS,
     href,
     legend,
     month_label,
@@ -94,6 +95,27 @@ def _noted(cells: pd.DataFrame, pt: str, lang: str = "zh") -> pd.DataFrame:
             notes.append(labels.get(r.period_type, r.period_type))
     cells["_note"] = notes
     return cells
+
+
+def summary(tables: list[dict], org: Org, lang: str):
+    """How many of the viewed org's scored KPIs are green / amber / red."""
+    cells = tables[0]["cells"] if tables else pd.DataFrame()
+    if cells.empty:
+        return None
+    mine = cells[(cells.org_level == org.level) & (cells.org_id == org.id)]
+    counts = mine.status.value_counts()
+    items = []
+    for st in ("green", "amber", "red"):
+        bg, fg = STATUS_COLOURS[st]
+        items.append(
+            html.Span(
+                [html.B(str(int(counts.get(st, 0)))), " ", t(f"st_{st}", lang)],
+                className="summary-pill",
+                style={"background": bg, "color": fg},
+                id=f"summary-{st}",
+            )
+        )
+    return html.Div(items, className="summary", id="scorecard-summary")
 
 
 def level_label(lang: str):
@@ -183,7 +205,8 @@ def layout(
     if families:
         kpis = kpis[kpis.family.isin(families)]
     blocks = []
-    for i, tb in enumerate(view(q, org, month, pt, families, lang)):
+    tables = view(q, org, month, pt, families, lang)
+    for i, tb in enumerate(tables):
 
         def header_link(o, _cur=org):
             return None if (o.level, o.id) == (_cur.level, _cur.id) else href(base, state, level=o.level, org=o.id)
@@ -222,7 +245,7 @@ def layout(
                 ]
             ),
             controls(q, month, pt, lang, with_export=families is None),
-            breadcrumbs(q, org, base, state, lang),
+            html.Div([breadcrumbs(q, org, base, state, lang), summary(tables, org, lang)], className="crumb-row"),
             html.Div([legend(lang), html.Span(t("drill_hint", lang), className="hint")], className="legend-row"),
             *blocks,
             extra(q, org, month, lang) if extra else None,
