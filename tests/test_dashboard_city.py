@@ -99,3 +99,13 @@ def test_county_scope_on_the_built_city(city_env):
         assert not q.in_scope("city", q.city().id)
     _, page = render("/", "", Scope(county.id))
     assert county.name in _json(page)
+
+
+def test_sql_page_callbacks_on_the_built_city(city_env):
+    from dashboards.app import sql_download
+    from dashboards.pages.sql import execute
+
+    grid, status = execute("SELECT kpi_code, count(*) AS n FROM marts.kpi_values GROUP BY ALL ORDER BY 1", "zh")
+    assert len(grid.rowData) >= 30 and status
+    d = sql_download("csv", "SELECT org_level, org_id, name FROM marts.dim_org ORDER BY 1, 2 LIMIT 5")
+    assert base64.b64decode(d["content"]).decode("utf-8-sig").startswith("org_level,org_id,name")
