@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export MEDCOM_HOME ?= $(CURDIR)/data
 
-.PHONY: demo test install browser lint test-fast bench clean
+.PHONY: demo test install browser lint test-fast bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ browser:
 demo: install
 	$(BIN)/medcom demo
 
+# The browser tests run against the generated + ingested + built test city.
 test: install browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	MEDCOM_BROWSER_CITY=generated $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Refresh docs/screenshots/*.png from a real browser run on the generated city.
+screenshots: install browser
+	MEDCOM_BROWSER_CITY=generated MEDCOM_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not browser and not slow"

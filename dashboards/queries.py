@@ -65,12 +65,6 @@ class Org:
     name: str
 
 
-# DuckDB shares one database instance per file and process and refuses a second connection with
-# a different configuration; the SQL page's sandbox opens the same snapshot with {"threads": 2},
-# so the pages must use the same settings or concurrent requests fail.
-READER_SETTINGS = {"threads": 2}
-
-
 def connect() -> duckdb.DuckDBPyConnection:
     """Read-only connection to the current published snapshot."""
     try:
@@ -79,7 +73,7 @@ def connect() -> duckdb.DuckDBPyConnection:
         connect_reader = None
     if connect_reader is not None:
         try:
-            return connect_reader(dict(READER_SETTINGS))
+            return connect_reader()  # same settings as the SQL sandbox (warehouse.READER_CONFIG)
         except MedcomError as exc:
             raise NoWarehouse(str(exc)) from None
     raise NoWarehouse("no published warehouse yet")  # pragma: no cover

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from medcom_cli import run_medcom
 
 import warehouse
-from medcom_cli import run_medcom
 from warehouse.sandbox import QueryRejected, run_query
 
 

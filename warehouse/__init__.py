@@ -32,6 +32,9 @@ READER_CONFIG = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
     "lock_configuration": True,
+    # DuckDB shares one database instance per file and process and refuses a second
+    # connection with other settings, so every reader (dashboard pages, SQL sandbox) uses these.
+    "threads": 2,
 }
 
 
@@ -128,11 +131,9 @@ def current_snapshot() -> Path | None:
     return snap if snap.exists() else None
 
 
-def connect_reader(config: dict | None = None) -> duckdb.DuckDBPyConnection:
-    """Read-only connection to the current snapshot (open one per request)."""
+def connect_reader() -> duckdb.DuckDBPyConnection:
+    """Read-only connection to the current snapshot (open one per request), READER_CONFIG settings."""
     snap = current_snapshot()
     if snap is None:
         raise MedcomError("no published warehouse yet: run `medcom ingest` and `medcom build` first")
-    cfg = dict(READER_CONFIG)
-    cfg.update(config or {})
-    return duckdb.connect(str(snap), read_only=True, config=cfg)
+    return duckdb.connect(str(snap), read_only=True, config=dict(READER_CONFIG))

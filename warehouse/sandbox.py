@@ -75,7 +75,7 @@ def run_query(sql: str, max_rows: int = DEFAULT_MAX_ROWS, timeout: float = DEFAU
     text = check_statement(sql)
     if max_rows < 1:
         raise QueryRejected("--max-rows must be at least 1")
-    con = connect_reader({"threads": 2})
+    con = connect_reader()
     timed_out = threading.Event()
 
     def _stop() -> None:
