@@ -1,8 +1,8 @@
 {#-
-  Portable helpers used by staging, the shared org hierarchy, families A, B, E and the marts.
-  Prefixed `medcom_` (dbt-B's helpers are `cd_`). Each dispatches through adapter.dispatch;
-  the default__ versions use dbt's cross-database macros or ANSI SQL, `duckdb__` versions
-  exist where DuckDB has a better native form.
+  Portable helpers used by every layer (staging, the shared org hierarchy, the KPI families
+  and the marts). Prefixed `medcom_`. Each warehouse-specific one dispatches through
+  adapter.dispatch (`<adapter>__medcom_…`); the default__ versions use dbt's cross-database
+  macros or ANSI SQL, `duckdb__` versions exist where DuckDB has a better native form.
 -#}
 
 {#- DOUBLE type. -#}
@@ -11,6 +11,7 @@
 {%- endmacro %}
 {% macro default__medcom_double() -%}double precision{%- endmacro %}
 {% macro duckdb__medcom_double() -%}double{%- endmacro %}
+{% macro spark__medcom_double() -%}double{%- endmacro %}
 
 {#- Cast to DOUBLE. -#}
 {% macro medcom_to_double(expr) -%}

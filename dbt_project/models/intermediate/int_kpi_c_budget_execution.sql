@@ -45,9 +45,9 @@ community_budget as (
            coalesce(s.spend, 0) as spend,
            b.budget,
            -- months in the ytd period: from January, or from the establishment month if later
-           {{ cd_month_number('cm.month') }}
-             - case when co.established_on >= {{ cd_year_start('cm.month') }}
-                    then {{ cd_month_number('co.established_on') }} else 1 end
+           {{ medcom_month_number('cm.month') }}
+             - case when co.established_on >= {{ medcom_year_start('cm.month') }}
+                    then {{ medcom_month_number('co.established_on') }} else 1 end
              + 1 as ytd_months
     from community_months cm
     left join by_catchment s on s.month = cm.month and s.community_id = cm.community_id
@@ -107,13 +107,4 @@ exec_rows as (
     from city_exec
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    period_type,
-    period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    {{ cd_ratio('numerator', 'denominator') }} as value
-from exec_rows
+{{ medcom_kpi_shape('exec_rows') }}

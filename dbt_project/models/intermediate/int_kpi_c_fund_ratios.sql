@@ -156,13 +156,4 @@ ratio_rows as (
     from ratio_monthly
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    period_type,
-    period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    {{ cd_ratio('numerator', 'denominator') }} as value
-from ratio_rows
+{{ medcom_kpi_shape('ratio_rows') }}

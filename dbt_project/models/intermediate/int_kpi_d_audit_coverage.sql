@@ -35,7 +35,7 @@ audited as (
     from public_open po
     join audits a
       on a.facility_id = po.facility_id
-     and a.completed_date >= {{ cd_add_months('po.month', -59) }}
+     and a.completed_date >= {{ medcom_add_months('po.month', -59) }}
      and a.completed_date <= po.month_end
 ),
 
@@ -57,27 +57,9 @@ county_rows as (
     left join audit_cov a on a.period = m.month and a.county_code = c.county_code
 ),
 
-city_rows as (
-    select kpi_code, 'city' as org_level, ci.city_code as org_id, period_type, period,
-           sum(numerator) as numerator, sum(denominator) as denominator
-    from county_rows
-    cross join city ci
-    group by kpi_code, ci.city_code, period_type, period
-),
-
+-- county rows plus the city rows (Σ over every county of the city)
 all_rows as (
-    select * from county_rows
-    union all
-    select * from city_rows
+    {{ medcom_county_rows_and_city('county_rows', 'city') }}
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    period_type,
-    period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    {{ cd_ratio('numerator', 'denominator') }} as value
-from all_rows
+{{ medcom_kpi_shape('all_rows') }}

@@ -20,12 +20,12 @@ windows as (
     select 'month' as period_type, month as period, month as start_date, month_end as end_date
     from months
     union all
-    select 'ytd', month, {{ cd_year_start('month') }}, month_end
+    select 'ytd', month, {{ medcom_year_start('month') }}, month_end
     from months
 ),
 
 years as (
-    select year, min({{ cd_year_start('month') }}) as period
+    select year, min({{ medcom_year_start('month') }}) as period
     from months
     group by year
 ),
@@ -132,14 +132,4 @@ all_rows as (
     select * from city_rows
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    period_type,
-    period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    case when denominator is null then cast(numerator as {{ cd_double() }})
-         else {{ cd_ratio('numerator', 'denominator') }} end as value
-from all_rows
+{{ medcom_kpi_shape('all_rows', count_if_no_denominator=true) }}

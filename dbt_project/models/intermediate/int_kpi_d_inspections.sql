@@ -22,7 +22,7 @@ windows as (
     select 'month' as period_type, month as period, month as start_date, month_end as end_date
     from months
     union all
-    select 'ytd', month, {{ cd_year_start('month') }}, month_end
+    select 'ytd', month, {{ medcom_year_start('month') }}, month_end
     from months
 ),
 
@@ -92,27 +92,9 @@ county_rows as (
      and f.period = g.period and f.county_code = c.county_code
 ),
 
-city_rows as (
-    select kpi_code, 'city' as org_level, ci.city_code as org_id, period_type, period,
-           sum(numerator) as numerator, sum(denominator) as denominator
-    from county_rows
-    cross join city ci
-    group by kpi_code, ci.city_code, period_type, period
-),
-
+-- county rows plus the city rows (Σ over every county of the city)
 all_rows as (
-    select * from county_rows
-    union all
-    select * from city_rows
+    {{ medcom_county_rows_and_city('county_rows', 'city') }}
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    period_type,
-    period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    {{ cd_ratio('numerator', 'denominator') }} as value
-from all_rows
+{{ medcom_kpi_shape('all_rows') }}

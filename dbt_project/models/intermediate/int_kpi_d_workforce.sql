@@ -139,13 +139,4 @@ long_rows as (
     select 'quality_committee_coverage', 'city', city_code, month, quality_num, g2_den from city_rows
 )
 
-select
-    kpi_code,
-    org_level,
-    org_id,
-    'month' as period_type,
-    month   as period,
-    cast(numerator as {{ cd_double() }})   as numerator,
-    cast(denominator as {{ cd_double() }}) as denominator,
-    {{ cd_ratio('numerator', 'denominator') }} as value
-from long_rows
+{{ medcom_kpi_shape('long_rows', period_type="'month'", period='month') }}

@@ -11,8 +11,8 @@ select
     b.quality_reserve,
     b.critical_illness,
     b.budget,
-    cast(b.budget as {{ cd_double() }}) / 12        as budget_per_month,
-    cast(b.budget as {{ cd_double() }}) / nullif(b.insured_residents, 0) as budget_per_insured,
+    {{ medcom_to_double('b.budget') }} / 12        as budget_per_month,
+    {{ medcom_to_double('b.budget') }} / nullif(b.insured_residents, 0) as budget_per_insured,
     b.pooled_fund - b.risk_reserve - b.quality_reserve - b.critical_illness - b.budget
                                                     as budget_formula_gap,
     b._batch_id

@@ -30,7 +30,7 @@ prepay_ytd as (
     from cm
     join prepay_month p
       on p.community_id = cm.community_id
-     and p.month >= {{ cd_year_start('cm.month') }}
+     and p.month >= {{ medcom_year_start('cm.month') }}
      and p.month <= cm.month
     group by cm.community_id, cm.month
 ),
@@ -43,10 +43,11 @@ base as (
         cm.month,
         cm.year,
         b.budget,
-        {{ cd_month_number('cm.month') }}
-          - case when co.established_on >= {{ cd_year_start('cm.month') }}
-                 then {{ cd_month_number('co.established_on') }} else 1 end
-          + 1                                                       as months_elapsed,
+        -- kept bigint, the column's type (medcom_month_number is integer)
+        cast({{ medcom_month_number('cm.month') }}
+             - case when co.established_on >= {{ medcom_year_start('cm.month') }}
+                    then {{ medcom_month_number('co.established_on') }} else 1 end
+             + 1 as {{ dbt.type_bigint() }})                        as months_elapsed,
         mo.numerator                                                as spend,
         yt.numerator                                                as spend_ytd,
         mo.denominator                                              as budget_month,
@@ -70,22 +71,22 @@ select
     county_code,
     month,
     year,
-    cast(budget as {{ cd_double() }})                               as budget,
+    {{ medcom_to_double('budget') }}                                as budget,
     months_elapsed,
-    cast(spend as {{ cd_double() }})                                as spend,
-    cast(spend_ytd as {{ cd_double() }})                            as spend_ytd,
-    cast(budget_month as {{ cd_double() }})                         as budget_month,
-    cast(budget_ytd as {{ cd_double() }})                           as budget_ytd,
-    cast(prepayment as {{ cd_double() }})                           as prepayment,
-    cast(prepayment_ytd as {{ cd_double() }})                       as prepayment_ytd,
-    {{ cd_ratio('spend_ytd', 'budget_ytd') }}                       as execution_rate_ytd,
-    cast(spend_ytd as {{ cd_double() }}) * 12 / months_elapsed      as projected_spend_year,
-    cast(budget as {{ cd_double() }})
-      - cast(spend_ytd as {{ cd_double() }}) * 12 / months_elapsed  as projected_balance,
+    {{ medcom_to_double('spend') }}                                 as spend,
+    {{ medcom_to_double('spend_ytd') }}                             as spend_ytd,
+    {{ medcom_to_double('budget_month') }}                          as budget_month,
+    {{ medcom_to_double('budget_ytd') }}                            as budget_ytd,
+    {{ medcom_to_double('prepayment') }}                            as prepayment,
+    {{ medcom_to_double('prepayment_ytd') }}                        as prepayment_ytd,
+    {{ medcom_ratio('spend_ytd', 'budget_ytd') }}                   as execution_rate_ytd,
+    {{ medcom_to_double('spend_ytd') }} * 12 / months_elapsed       as projected_spend_year,
+    {{ medcom_to_double('budget') }}
+      - {{ medcom_to_double('spend_ytd') }} * 12 / months_elapsed   as projected_balance,
     case
         when budget is null then null
-        when cast(budget as {{ cd_double() }})
-               - cast(spend_ytd as {{ cd_double() }}) * 12 / months_elapsed >= 0 then 'surplus'
+        when {{ medcom_to_double('budget') }}
+               - {{ medcom_to_double('spend_ytd') }} * 12 / months_elapsed >= 0 then 'surplus'
         else 'overspend'
     end                                                             as projected_status
 from base

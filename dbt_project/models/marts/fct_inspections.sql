@@ -17,7 +17,7 @@ select
     i.planned_month,
     cast(extract(year from i.planned_month) as integer)        as planned_year,
     i.completed_date,
-    {{ cd_month_start('i.completed_date') }}                    as completed_month,
+    {{ medcom_month_start('i.completed_date') }}                as completed_month,
     i.completed_date is not null                                as is_completed,
     coalesce(i.completed_date <= {{ dbt.last_day('i.planned_month', 'month') }}, false)
                                                                 as is_completed_in_planned_month,

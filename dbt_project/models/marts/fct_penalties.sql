@@ -14,7 +14,7 @@ select
     s.tier                                                      as facility_tier,
     s.ownership                                                 as facility_ownership,
     p.decided_date,
-    {{ cd_month_start('p.decided_date') }}                      as month,
+    {{ medcom_month_start('p.decided_date') }}                  as month,
     cast(extract(year from p.decided_date) as integer)         as year,
     p.violation,
     p.violation = 'insurance_fraud'                             as is_insurance_fraud,
@@ -23,4 +23,4 @@ select
     p._batch_id
 from {{ ref('stg_penalties') }} p
 left join {{ ref('stg_facilities') }} s on s.facility_id = p.facility_id
-left join f on f.facility_id = p.facility_id and f.month = {{ cd_month_start('p.decided_date') }}
+left join f on f.facility_id = p.facility_id and f.month = {{ medcom_month_start('p.decided_date') }}

@@ -6,7 +6,7 @@ select
     a.year,
     a.staff_total,
     a.professional_staff,
-    {{ cd_ratio('a.professional_staff', 'a.staff_total') }}    as professional_ratio,
+    {{ medcom_ratio('a.professional_staff', 'a.staff_total') }}    as professional_ratio,
     a._batch_id
 from {{ ref('stg_supervision_agencies') }} a
 cross join {{ ref('int_city') }} ci

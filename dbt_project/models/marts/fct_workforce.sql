@@ -17,8 +17,8 @@ select
     w.facility_e_registered,
     w.legal_dept,
     w.quality_committee,
-    {{ cd_ratio('w.physicians_e_registered', 'w.physicians') }} as physicians_e_registered_rate,
-    {{ cd_ratio('w.nurses_e_registered', 'w.nurses') }}         as nurses_e_registered_rate,
+    {{ medcom_ratio('w.physicians_e_registered', 'w.physicians') }} as physicians_e_registered_rate,
+    {{ medcom_ratio('w.nurses_e_registered', 'w.nurses') }}         as nurses_e_registered_rate,
     w._batch_id
 from {{ ref('stg_workforce') }} w
 left join {{ ref('stg_facilities') }} s on s.facility_id = w.facility_id
