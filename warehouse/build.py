@@ -82,12 +82,9 @@ def prepare_warehouse() -> None:
     con = warehouse.open_writer()
     try:
         create_raw_tables(con)
-        try:
-            from ingest.audit import ensure_audit_schema
-        except ImportError:  # pragma: no cover - during development only
-            ensure_audit_schema = None
-        if ensure_audit_schema is not None:
-            ensure_audit_schema(con)
+        from ingest.audit import ensure_schema
+
+        ensure_schema(con)
     finally:
         con.close()
 
