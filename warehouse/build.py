@@ -164,10 +164,10 @@ def build(echo=None) -> BuildResult:
                 f"(the published warehouse was left unchanged):\n  {lines}"
             )
         snap = warehouse.publish()
-    result.snapshot = snap.name
+    result.snapshot = snap.parent.name
     summary = f"build ok: {result.ok} nodes passed"
     if result.warned:
         summary += f", {len(result.warned)} warnings"
-    summary += f" in {result.seconds:.1f} s; published {snap.name}"
+    summary += f" in {result.seconds:.1f} s; published {snap.parent.name}"
     print(summary)
     return result
