@@ -96,7 +96,6 @@ def demo(
 ) -> None:
     """Generate the demo data, ingest it, build, and serve — one command from a fresh checkout."""
     from ingest.run import ingest_paths
-
     from medcom.generate import generate as run_generate
     from medcom.settings import paths
     from warehouse.build import build as run_build
