@@ -59,6 +59,14 @@ def build() -> None:
     run_build()
 
 
+@app.command(name="docs")
+def docs_command() -> None:
+    """Generate the dbt documentation site (every table and column described) under MEDCOM_HOME/dbt/target."""
+    from warehouse.build import docs as run_docs
+
+    run_docs()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from medcom.errors import MedcomError
 from medcom.settings import paths
@@ -47,11 +48,12 @@ def profiles_dir() -> str:
 
 
 def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str]:
+    """dbt command line (`command` may be two words, e.g. "docs generate")."""
     from dbt_project import PROJECT_DIR
 
     p = paths()
     return [
-        command,
+        *command.split(),
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -171,3 +173,15 @@ def build(echo=None) -> BuildResult:
     summary += f" in {result.seconds:.1f} s; published {snap.parent.name}"
     print(summary)
     return result
+
+
+def docs(echo=None) -> Path:
+    """`medcom docs`: dbt docs generate (catalog of every table and column) under MEDCOM_HOME/dbt/target."""
+    import warehouse
+
+    with warehouse.writer_lock():
+        prepare_warehouse()
+        run_dbt("docs generate", echo=echo)
+    index = paths().dbt_target / "index.html"
+    print(f"dbt docs written to {index.parent} — view with: python -m http.server --directory {index.parent} 8081")
+    return index
