@@ -286,6 +286,24 @@ def grid(
     )
 
 
+def grid_card(
+    title: str,
+    df: pd.DataFrame,
+    grid_id: str,
+    labels: dict[str, str],
+    lang: str,
+    height: int = 420,
+    col_defs: list[dict] | None = None,
+):
+    """A card with a heading and the rows in a `grid`, or "none found" when there are none."""
+    body = (
+        grid(df, grid_id, labels, height=height, col_defs=col_defs, lang=lang)
+        if not df.empty
+        else html.P(t("none_found", lang))
+    )
+    return html.Div([html.H3(title), body], className="card")
+
+
 def simple_table(df: pd.DataFrame, labels: dict[str, str], table_id: str | None = None, row_class=None):
     head = html.Thead(html.Tr([html.Th(labels.get(c, c)) for c in df.columns]))
     rows = []

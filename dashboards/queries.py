@@ -110,6 +110,10 @@ class Queries:
     def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
 
+    def _read_if_present(self, schema: str, table: str, sql: str, params: list | None = None) -> pd.DataFrame:
+        """`sql` (a query on schema.table), or an empty frame when the snapshot has no such table."""
+        return self.df(sql, params) if self.has(schema, table) else pd.DataFrame()
+
     def tables(self) -> set[tuple[str, str]]:
         if self._tables is None:
             rows = self.con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
@@ -478,10 +482,10 @@ class Queries:
     # -- supervision lists ------------------------------------------------------------------
     def open_inspections(self, as_of: date) -> pd.DataFrame:
         """Inspections planned up to the month that were not completed by its last day."""
-        if not self.has("marts", "fct_inspections"):
-            return pd.DataFrame()
         end = _month_end(as_of)
-        df = self.df(
+        df = self._read_if_present(
+            "marts",
+            "fct_inspections",
             "SELECT i.inspection_id, i.facility_id, o.name AS facility_name, o.county_code, i.kind, i.planned_month "
             "FROM marts.fct_inspections i LEFT JOIN marts.dim_org o ON o.org_level = 'facility' "
             "AND o.org_id = i.facility_id WHERE i.planned_month <= ? AND (i.completed_date IS NULL "
@@ -492,10 +496,10 @@ class Queries:
 
     def overdue_complaints(self, as_of: date) -> pd.DataFrame:
         """Complaints past their due date and not closed by the month's last day."""
-        if not self.has("marts", "fct_complaints"):
-            return pd.DataFrame()
         end = _month_end(as_of)
-        df = self.df(
+        df = self._read_if_present(
+            "marts",
+            "fct_complaints",
             "SELECT c.complaint_id, c.county_code, c.facility_id, c.received_date, c.due_date, "
             "date_diff('day', c.due_date, ?::DATE) AS days_overdue FROM marts.fct_complaints c "
             "WHERE c.due_date < ? AND c.received_date <= ? AND (c.closed_date IS NULL OR c.closed_date > ?) "
@@ -511,33 +515,35 @@ class Queries:
 
     # -- data quality ---------------------------------------------------------------------
     def batches(self, limit: int = 5000) -> pd.DataFrame:
-        if not self.has("audit", "ingest_batches"):
-            return pd.DataFrame()
-        df = self.df(f"SELECT * FROM audit.ingest_batches ORDER BY received_at DESC LIMIT {int(limit)}")
-        return self._text_scope(df)
-
-    def failed_expectations(self, limit: int = 2000) -> pd.DataFrame:
-        if not self.has("audit", "dq_results"):
-            return pd.DataFrame()
-        df = self.df(
-            "SELECT b.feed, b.file_name, d.* FROM audit.dq_results d LEFT JOIN audit.ingest_batches b USING (batch_id) "
-            f"WHERE NOT d.success ORDER BY b.received_at DESC NULLS LAST LIMIT {int(limit)}"
+        df = self._read_if_present(
+            "audit",
+            "ingest_batches",
+            f"SELECT * FROM audit.ingest_batches ORDER BY received_at DESC LIMIT {int(limit)}",
         )
         return self._text_scope(df)
 
+    def failed_expectations(self, limit: int = 2000) -> pd.DataFrame:
+        return self._with_batch(
+            "dq_results", f"WHERE NOT x.success ORDER BY b.received_at DESC NULLS LAST LIMIT {int(limit)}"
+        )
+
     def quarantine(self, limit: int = 2000) -> pd.DataFrame:
-        if not self.has("audit", "quarantine"):
-            return pd.DataFrame()
-        df = self.df(
-            "SELECT b.feed, b.file_name, q.* FROM audit.quarantine q LEFT JOIN audit.ingest_batches b USING (batch_id) "
-            f"ORDER BY b.received_at DESC NULLS LAST, q.row_number LIMIT {int(limit)}"
+        return self._with_batch(
+            "quarantine", f"ORDER BY b.received_at DESC NULLS LAST, x.row_number LIMIT {int(limit)}"
+        )
+
+    def _with_batch(self, table: str, rest: str) -> pd.DataFrame:
+        """Rows `x` of audit.<table> with their batch `b`'s feed and file name (`rest`: WHERE/ORDER BY/LIMIT)."""
+        df = self._read_if_present(
+            "audit",
+            table,
+            f"SELECT b.feed, b.file_name, x.* FROM audit.{table} x LEFT JOIN audit.ingest_batches b USING (batch_id) "
+            + rest,
         )
         return self._text_scope(df)
 
     def replacements(self, limit: int = 2000) -> pd.DataFrame:
-        if not self.has("audit", "replacements"):
-            return pd.DataFrame()
-        df = self.df(f"SELECT * FROM audit.replacements LIMIT {int(limit)}")
+        df = self._read_if_present("audit", "replacements", f"SELECT * FROM audit.replacements LIMIT {int(limit)}")
         if self.scope.county and "coverage_key" in df:
             df = df[[self.scope.county in str(x) for x in df.coverage_key]]
         return df.reset_index(drop=True)
@@ -611,55 +617,33 @@ class Queries:
                 return True
             return any(e is None or e <= period_end for e in est.get(county, []))
 
-        for feed in YEARLY_FEEDS:  # once a year per county (month 0)
+        def cell(feed: str, c: Org, mm: int, period_end: date, not_due: bool, deadline: date | None = None) -> dict:
+            key = (feed, c.id, mm)
+            if not expected(feed, c.id, period_end):
+                state = "na"
+            elif key in first_ok:
+                state = "late" if deadline is not None and first_ok[key].date() > deadline else "received"
+            elif key in rejected:
+                state = "rejected"
+            elif not_due:
+                state = "not_due"
+            else:
+                state = "missing"
+            return dict(
+                feed=feed, county=c.id, county_name=c.name, month=mm, state=state, first_received=first_ok.get(key)
+            )
+
+        for feed in YEARLY_FEEDS:  # once a year per county (month 0), never late
             for c in counties:
-                key = (feed, c.id, 0)
-                if not expected(feed, c.id, date(year, 12, 31)):
-                    state = "na"
-                elif key in first_ok:
-                    state = "received"
-                elif key in rejected:
-                    state = "rejected"
-                elif (last is not None and year > last.year) or year > today.year:
-                    state = "not_due"
-                else:
-                    state = "missing"
-                rows.append(
-                    dict(
-                        feed=feed,
-                        county=c.id,
-                        county_name=c.name,
-                        month=0,
-                        state=state,
-                        first_received=first_ok.get(key),
-                    )
-                )
+                not_due = (last is not None and year > last.year) or year > today.year
+                rows.append(cell(feed, c, 0, date(year, 12, 31), not_due))
         for feed in MONTHLY_FEEDS:
             for c in counties:
                 for mm in range(1, 13):
-                    key = (feed, c.id, mm)
                     month = date(year, mm, 1)
+                    not_due = (last is not None and month > last) or _next_month(month) > today
                     deadline = _next_month(month).replace(day=min(late_day, 28))
-                    if not expected(feed, c.id, _month_end(month)):
-                        state = "na"
-                    elif key in first_ok:
-                        state = "late" if first_ok[key].date() > deadline else "received"
-                    elif key in rejected:
-                        state = "rejected"
-                    elif (last is not None and month > last) or _next_month(month) > today:
-                        state = "not_due"
-                    else:
-                        state = "missing"
-                    rows.append(
-                        dict(
-                            feed=feed,
-                            county=c.id,
-                            county_name=c.name,
-                            month=mm,
-                            state=state,
-                            first_received=first_ok.get(key),
-                        )
-                    )
+                    rows.append(cell(feed, c, mm, _month_end(month), not_due, deadline))
         return pd.DataFrame(rows)
 
     # -- SQL page ---------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dashboards.queries import MONTHLY_FEEDS  # one batch a month per feed the completeness grid expects
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "dbt_project" / "seeds"
 
@@ -43,16 +45,6 @@ HOSPITALS = {
     "C411082A": "长葛市人民医院",
 }
 MONTHS = [date(2020 + i // 12, i % 12 + 1, 1) for i in range(24)]
-MONTHLY_FEEDS = [
-    "encounters",
-    "phs_services",
-    "phs_funds",
-    "fund_prepayments",
-    "inspections",
-    "penalties",
-    "complaints",
-    "workforce",
-]
 
 
 def _catalogue() -> list[dict]:

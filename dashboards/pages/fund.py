@@ -10,18 +10,8 @@ from dash import dcc, html
 from plotly.subplots import make_subplots
 
 from dashboards.components import fmt_ts, fmt_yuan
+from dashboards.controls import year_control, year_param
 from dashboards.i18n import t
-
-
-def _year(q, p):
-    years = q.fund_years()
-    try:
-        y = int(p.get("year", ""))
-    except ValueError:
-        y = None
-    if y not in years:
-        y = years[-1] if years else None
-    return y, years
 
 
 def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
@@ -41,41 +31,35 @@ def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
         g = monthly[monthly.org_id == c].sort_values("period")
         r, col = i // cols + 1, i % cols + 1
         first = i == 0
-        fig.add_trace(
-            go.Scatter(
-                x=g.period,
-                y=g.spend_ytd / 1e4,
-                name=t("cum_spend", lang),
-                legendgroup="s",
-                showlegend=first,
-                line={"color": "#1f5fa8", "width": 2.5},
-            ),
-            row=r,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=g.period,
-                y=g.budget_ytd / 1e4,
-                name=t("cum_budget", lang),
-                legendgroup="b",
-                showlegend=first,
-                line={"color": "#c62828", "dash": "dash"},
-            ),
-            row=r,
-            col=col,
-        )
-        fig.add_trace(
-            go.Bar(
-                x=g.period,
-                y=g.prepaid_ytd / 1e4,
-                name=t("cum_prepaid", lang),
-                legendgroup="p",
-                showlegend=first,
-                marker_color="rgba(120,144,156,0.35)",
-            ),
-            row=r,
-            col=col,
+        fig.add_traces(
+            [
+                go.Scatter(
+                    x=g.period,
+                    y=g.spend_ytd / 1e4,
+                    name=t("cum_spend", lang),
+                    legendgroup="s",
+                    showlegend=first,
+                    line={"color": "#1f5fa8", "width": 2.5},
+                ),
+                go.Scatter(
+                    x=g.period,
+                    y=g.budget_ytd / 1e4,
+                    name=t("cum_budget", lang),
+                    legendgroup="b",
+                    showlegend=first,
+                    line={"color": "#c62828", "dash": "dash"},
+                ),
+                go.Bar(
+                    x=g.period,
+                    y=g.prepaid_ytd / 1e4,
+                    name=t("cum_prepaid", lang),
+                    legendgroup="p",
+                    showlegend=first,
+                    marker_color="rgba(120,144,156,0.35)",
+                ),
+            ],
+            rows=r,
+            cols=col,
         )
     fig.update_layout(
         height=max(340, 280 * rows + 60),
@@ -148,31 +132,14 @@ def summary_table(s: pd.DataFrame, lang: str):
 
 
 def layout(q, p, lang):
-    year, years = _year(q, p)
+    years = q.fund_years()
+    year = year_param(p, years)
     if year is None:
         return html.Div(t("no_data_month", lang), className="empty")
     data = q.fund(year)
     s, m = data["summary"], data["monthly"]
     asof = fmt_ts(s.period.max())[:7] if not s.empty else ""
-    ctrl = html.Div(
-        [
-            html.Label(
-                [
-                    t("year", lang),
-                    dcc.Dropdown(
-                        id={"type": "qp", "name": "year"},
-                        value=year,
-                        clearable=False,
-                        searchable=False,
-                        options=[{"label": str(y), "value": y} for y in reversed(years)],
-                        className="year-picker",
-                    ),
-                ],
-                className="control",
-            )
-        ],
-        className="controls",
-    )
+    ctrl = html.Div([year_control(year, years, lang)], className="controls")
     note = (
         "预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
         "县、市合计为有预算医共体之和。"

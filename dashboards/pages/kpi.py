@@ -18,6 +18,7 @@ from dashboards.components import (
     month_str,
     status_label,
 )
+from dashboards.controls import control, period_type_control, picker, qp, requested_or_latest
 from dashboards.i18n import family_label, feed_label, pick, t
 from dashboards.queries import LEVEL_ORDER, Org, Queries, parse_month
 
@@ -225,9 +226,7 @@ def layout(q: Queries, p: dict, lang: str):
     kpis = q.kpis()
     tr = q.trend(code, org.level, org.id, pt)
     months = sorted({pd.Timestamp(x).date() for x in tr.period}) if not tr.empty else []
-    month = parse_month(p.get("month"))
-    if month not in months:
-        month = months[-1] if months else None
+    month = requested_or_latest(parse_month(p.get("month")), months)
     # org picker: every org in scope at the KPI's levels
     o = q.orgs()
     org_opts = []
@@ -238,48 +237,32 @@ def layout(q: Queries, p: dict, lang: str):
     title = f"{org.name} · {kpi_name(k, lang)}"
     ctrl = html.Div(
         [
-            html.Label(
-                [
-                    t("choose_kpi", lang),
-                    dcc.Dropdown(
-                        id={"type": "qp", "name": "code"},
-                        value=code,
-                        clearable=False,
-                        options=[
-                            {"label": f"{r.family} · {r.name_zh if lang == 'zh' else r.name_en}", "value": r.kpi_code}
-                            for r in kpis.itertuples()
-                        ],
-                        className="kpi-picker",
-                    ),
-                ],
-                className="control wide",
+            control(
+                t("choose_kpi", lang),
+                dcc.Dropdown(
+                    id=qp("code"),
+                    value=code,
+                    clearable=False,
+                    options=[
+                        {"label": f"{r.family} · {r.name_zh if lang == 'zh' else r.name_en}", "value": r.kpi_code}
+                        for r in kpis.itertuples()
+                    ],
+                    className="kpi-picker",
+                ),
+                wide=True,
             ),
-            html.Label(
-                [
-                    t("org", lang),
-                    dcc.Dropdown(
-                        id={"type": "qp", "name": "lo"},
-                        value=f"{org.level}:{org.id}",
-                        options=org_opts,
-                        clearable=False,
-                        className="org-picker",
-                    ),
-                ],
-                className="control wide",
+            control(
+                t("org", lang),
+                dcc.Dropdown(
+                    id=qp("lo"),
+                    value=f"{org.level}:{org.id}",
+                    options=org_opts,
+                    clearable=False,
+                    className="org-picker",
+                ),
+                wide=True,
             ),
-            html.Label(
-                [
-                    t("period_type", lang),
-                    dcc.RadioItems(
-                        id={"type": "qp", "name": "pt"},
-                        value=pt,
-                        inline=True,
-                        className="radio",
-                        options=[{"label": t("pt_" + x, lang), "value": x} for x in types],
-                    ),
-                ],
-                className="control",
-            ),
+            period_type_control(pt, types, lang),
         ],
         className="controls",
     )
@@ -347,7 +330,7 @@ def layout(q: Queries, p: dict, lang: str):
         else (html.P(t("no_data_month", lang)), None)
     )
     month_pick = dcc.Dropdown(
-        id={"type": "qp", "name": "month"},
+        id=qp("month"),
         value=month_str(month),
         clearable=False,
         options=[
@@ -365,20 +348,15 @@ def layout(q: Queries, p: dict, lang: str):
                         html.H3(f"{t('distribution', lang)} · {t('lvl_' + peer_level, lang)}"),
                         html.Div(
                             [
-                                html.Label([t("month", lang), month_pick], className="control"),
-                                html.Label(
-                                    [
-                                        t("peer_units", lang),
-                                        dcc.Dropdown(
-                                            id={"type": "qp", "name": "dl"},
-                                            value=peer_level,
-                                            clearable=False,
-                                            searchable=False,
-                                            className="month-picker",
-                                            options=[{"label": t("lvl_" + lv, lang), "value": lv} for lv in levels],
-                                        ),
-                                    ],
-                                    className="control",
+                                control(t("month", lang), month_pick),
+                                control(
+                                    t("peer_units", lang),
+                                    picker(
+                                        "dl",
+                                        peer_level,
+                                        [{"label": t("lvl_" + lv, lang), "value": lv} for lv in levels],
+                                        "month-picker",
+                                    ),
                                 ),
                             ],
                             className="controls",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
-from dashboards.components import grid
+from dashboards.components import grid_card
+from dashboards.controls import control, picker, year_control, year_param
 from dashboards.i18n import feed_label, t
 from dashboards.queries import DEFAULT_LATE_DAY
 
@@ -83,12 +84,7 @@ def completeness_grid(cg, lang):
 
 def layout(q, p, lang):
     years = q.batch_years()
-    try:
-        year = int(p.get("year", ""))
-    except ValueError:
-        year = None
-    if year not in years:
-        year = years[-1] if years else None
+    year = year_param(p, years)
     try:
         late_day = max(1, min(28, int(p.get("late", DEFAULT_LATE_DAY))))
     except ValueError:
@@ -143,33 +139,10 @@ def layout(q, p, lang):
         html.H2(t("quality_title", lang)),
         html.Div(
             [
-                html.Label(
-                    [
-                        t("year", lang),
-                        dcc.Dropdown(
-                            id={"type": "qp", "name": "year"},
-                            value=year,
-                            clearable=False,
-                            searchable=False,
-                            options=[{"label": str(y), "value": y} for y in reversed(years)],
-                            className="year-picker",
-                        ),
-                    ],
-                    className="control",
-                ),
-                html.Label(
-                    [
-                        "迟报界限（次月日）" if lang == "zh" else "Late after day",
-                        dcc.Dropdown(
-                            id={"type": "qp", "name": "late"},
-                            value=late_day,
-                            clearable=False,
-                            searchable=False,
-                            options=[{"label": str(d), "value": d} for d in range(1, 29)],
-                            className="day-picker",
-                        ),
-                    ],
-                    className="control",
+                year_control(year, years, lang),
+                control(
+                    "迟报界限（次月日）" if lang == "zh" else "Late after day",
+                    picker("late", late_day, [{"label": str(d), "value": d} for d in range(1, 29)], "day-picker"),
                 ),
             ],
             className="controls",
@@ -188,39 +161,9 @@ def layout(q, p, lang):
             )
         )
     parts += [
-        html.Div(
-            [
-                html.H3(f"{t('batches', lang)} ({len(b)})"),
-                grid(b, "batches-grid", labels, col_defs=bcols, lang=lang)
-                if not b.empty
-                else html.P(t("none_found", lang)),
-            ],
-            className="card",
-        ),
-        html.Div(
-            [
-                html.H3(f"{t('failed_expectations', lang)} ({len(fe)})"),
-                grid(fe, "dq-grid", labels, height=300, lang=lang) if not fe.empty else html.P(t("none_found", lang)),
-            ],
-            className="card",
-        ),
-        html.Div(
-            [
-                html.H3(f"{t('quarantine', lang)} ({len(qr)})"),
-                grid(qr, "quarantine-grid", labels, height=300, lang=lang)
-                if not qr.empty
-                else html.P(t("none_found", lang)),
-            ],
-            className="card",
-        ),
-        html.Div(
-            [
-                html.H3(f"{t('replacements', lang)} ({len(rp)})"),
-                grid(rp, "replacements-grid", labels, height=240, lang=lang)
-                if not rp.empty
-                else html.P(t("none_found", lang)),
-            ],
-            className="card",
-        ),
+        grid_card(f"{t('batches', lang)} ({len(b)})", b, "batches-grid", labels, lang, col_defs=bcols),
+        grid_card(f"{t('failed_expectations', lang)} ({len(fe)})", fe, "dq-grid", labels, lang, height=300),
+        grid_card(f"{t('quarantine', lang)} ({len(qr)})", qr, "quarantine-grid", labels, lang, height=300),
+        grid_card(f"{t('replacements', lang)} ({len(rp)})", rp, "replacements-grid", labels, lang, height=240),
     ]
     return html.Div(parts, id="quality-page")

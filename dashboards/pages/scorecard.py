@@ -16,6 +16,7 @@ from dashboards.components import (
     scorecard_list,
     scorecard_matrix,
 )
+from dashboards.controls import control, period_type_control, picker, requested_or_latest
 from dashboards.i18n import t
 from dashboards.queries import Org, Queries, parse_month
 
@@ -29,10 +30,7 @@ def resolve(q: Queries, p: dict) -> tuple[Org | None, date | None, str]:
     if p.get("level") and p.get("org") and q.in_scope(p["level"], p["org"]):
         org = q.org(p["level"], p["org"])
     org = org or root
-    months = q.months()
-    month = parse_month(p.get("month"))
-    if month not in months:
-        month = months[-1] if months else None
+    month = requested_or_latest(parse_month(p.get("month")), q.months())
     pt = p.get("pt") if p.get("pt") in ("month", "ytd") else "month"
     return org, month, pt
 
@@ -141,37 +139,10 @@ def breadcrumbs(q: Queries, org: Org, base: str, p: dict, lang: str):
 
 def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = True):
     months = q.months()
+    options = [{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)]
     items = [
-        html.Label(
-            [
-                t("month", lang),
-                dcc.Dropdown(
-                    id={"type": "qp", "name": "month"},
-                    value=month_str(month),
-                    clearable=False,
-                    searchable=False,
-                    options=[{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)],
-                    className="month-picker",
-                ),
-            ],
-            className="control",
-        ),
-        html.Label(
-            [
-                t("period_type", lang),
-                dcc.RadioItems(
-                    id={"type": "qp", "name": "pt"},
-                    value=pt,
-                    inline=True,
-                    options=[
-                        {"label": t("pt_month", lang), "value": "month"},
-                        {"label": t("pt_ytd", lang), "value": "ytd"},
-                    ],
-                    className="radio",
-                ),
-            ],
-            className="control",
-        ),
+        control(t("month", lang), picker("month", month_str(month), options, "month-picker")),
+        period_type_control(pt, ("month", "ytd"), lang),
     ]
     if with_export:
         items += [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboards.components import grid
+from dashboards.components import grid_card
 from dashboards.i18n import KINDS, pick, t
 from dashboards.pages import scorecard
 
@@ -34,32 +34,18 @@ def _lists(q, org, month, lang):
     }
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H3(
-                        f"{t('open_inspections', lang)}（{len(insp)}）"
-                        if lang == "zh"
-                        else f"{t('open_inspections', lang)} ({len(insp)})"
-                    ),
-                    grid(insp, "open-inspections", labels, height=320, lang=lang)
-                    if not insp.empty
-                    else html.P(t("none_found", lang)),
-                ],
-                className="card",
-            ),
-            html.Div(
-                [
-                    html.H3(
-                        f"{t('overdue_complaints', lang)}（{len(comp)}）"
-                        if lang == "zh"
-                        else f"{t('overdue_complaints', lang)} ({len(comp)})"
-                    ),
-                    grid(comp, "overdue-complaints", labels, height=320, lang=lang)
-                    if not comp.empty
-                    else html.P(t("none_found", lang)),
-                ],
-                className="card",
-            ),
+            grid_card(
+                f"{t(key, lang)}（{len(df)}）" if lang == "zh" else f"{t(key, lang)} ({len(df)})",
+                df,
+                grid_id,
+                labels,
+                lang,
+                height=320,
+            )
+            for key, df, grid_id in (
+                ("open_inspections", insp, "open-inspections"),
+                ("overdue_complaints", comp, "overdue-complaints"),
+            )
         ]
     )
 
