@@ -35,11 +35,8 @@ def _quarantine_reasons(home, batch_id):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    try:
-        import medcom.generate.corpus  # noqa: F401
-        from medcom.generate import generate
-    except ImportError:  # pragma: no cover
-        pytest.skip("the bad-input corpus generator is not available")
+    from medcom.generate import generate
+
     root = tmp_path_factory.mktemp("corpus")
     generate(root / "corpus", start="2021-01", months=2, scale=0.01, seed=3, bad_corpus=True, quiet=True)
     manifest = json.loads((root / "corpus" / "manifest.json").read_text(encoding="utf-8"))

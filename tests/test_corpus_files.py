@@ -80,16 +80,7 @@ def test_many_invalid_is_over_threshold(corpus):
     assert bad >= 5 and bad > 0.01 * len(df)
 
 
-def _ingest_available() -> bool:
-    try:
-        import ingest.run  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _ingest_available(), reason="ingest not available")
 def test_corpus_verdicts_match_ingest(tmp_path, monkeypatch):
     import io
 
