@@ -5,6 +5,7 @@ Skipped (with the reason) when chromium / chromedriver are not installed (`make 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -58,16 +59,16 @@ def browser_home(request, tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def server(browser_home, tmp_path_factory):
-    """Start `medcom serve --port <free>`; yields the base URL; stops it afterwards."""
+@contextlib.contextmanager
+def serving(home: Path, log_dir: Path):
+    """Run `medcom serve --port <free>` on `home`; yields the base URL; stops it afterwards."""
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (run `make browser`)")
     port = _free_port()
-    env = dict(os.environ, MEDCOM_HOME=str(browser_home))
+    env = dict(os.environ, MEDCOM_HOME=str(home))
     env.pop("MEDCOM_DASHBOARD_COUNTY", None)
     medcom = str(Path(sys.executable).parent / "medcom")
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log_path = log_dir / "serve.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [medcom, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -86,13 +87,34 @@ def server(browser_home, tmp_path_factory):
             log.close()
             pytest.fail("medcom serve did not start:\n" + log_path.read_text())
         time.sleep(0.3)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(browser_home, tmp_path_factory):
+    """`medcom serve` on the session's warehouse (see `browser_home`)."""
+    with serving(browser_home, tmp_path_factory.mktemp("serve")) as base:
+        yield base
+
+
+@pytest.fixture
+def scratch_server(tmp_path):
+    """A second `medcom serve` on a throw-away fixture warehouse that a test may republish."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from dashboard_fixture import build_snapshot
+
+    home = tmp_path / "home"
+    build_snapshot(home)
+    with serving(home, tmp_path) as base:
+        yield base, home
 
 
 @pytest.fixture(scope="session")

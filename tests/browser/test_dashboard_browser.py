@@ -218,17 +218,14 @@ def test_print_report(server, driver, shots):
     driver.save_screenshot(str(shots / "report.png"))
 
 
-def test_new_build_shows_without_restart(server, driver, browser_home):
-    """Publishing a new snapshot (as `medcom build` does) shows on the next page load; same server."""
-    import os
-    import sys
-    from pathlib import Path
+def test_new_build_shows_without_restart(scratch_server, driver):
+    """Publishing a new snapshot (as `medcom build` does) shows on the next page load; same server.
 
-    if os.environ.get("MEDCOM_BROWSER_HOME") or os.environ.get("MEDCOM_BROWSER_CITY"):
-        pytest.skip("only on the throw-away fixture warehouse")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    Runs on its own server over a throw-away warehouse, so the shared test city stays untouched.
+    """
     from dashboard_fixture import build_snapshot
 
+    server, browser_home = scratch_server
     css = "#scorecard-0 tr[data-kpi='in_county_visit_rate'] td.cell"
     driver.get(server + "/?month=2021-06")
     before = _wait_for(lambda: _text(driver, css), what="city value")
