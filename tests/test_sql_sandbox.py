@@ -102,3 +102,20 @@ def test_no_snapshot_yet_is_a_plain_error(medcom_home):
     p = run_medcom("sql", "select 1", home=medcom_home)
     assert p.returncode == 1
     assert "no published warehouse yet" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_interactive_prompt(small_warehouse):
+    import os
+    import subprocess
+
+    from medcom_cli import MEDCOM
+
+    env = dict(os.environ, MEDCOM_HOME=str(small_warehouse))
+    p = subprocess.run(
+        [MEDCOM, "sql", "--format", "csv"],
+        input="select count(*) as n\n  from marts.t;\ndrop table marts.t;\nselect 2 as two;\n.quit\n",
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["n", "25000", "two", "2"]
+    assert "not allowed" in p.stderr
