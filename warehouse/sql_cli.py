@@ -79,8 +79,11 @@ def _interactive(*, fmt: str, max_rows: int, timeout: float) -> int:
     print("medcom sql — read-only; end a query with ';', quit with .quit or Ctrl-D", file=sys.stderr)
     buf: list[str] = []
     while True:
+        # the prompt goes to stderr, so `--format csv` output on stdout stays clean
+        sys.stderr.write("medcom> " if not buf else "   ...> ")
+        sys.stderr.flush()
         try:
-            line = input("medcom> " if not buf else "   ...> ")
+            line = input()
         except EOFError:
             print(file=sys.stderr)
             return 0
