@@ -73,7 +73,7 @@ def connect() -> duckdb.DuckDBPyConnection:
         connect_reader = None
     if connect_reader is not None:
         try:
-            return connect_reader()  # same settings as the SQL sandbox (warehouse.READER_CONFIG)
+            return connect_reader()  # same settings as the SQL sandbox (warehouse.reader_config())
         except MedcomError as exc:
             raise NoWarehouse(str(exc)) from None
     raise NoWarehouse("no published warehouse yet")  # pragma: no cover

@@ -131,9 +131,22 @@ def current_snapshot() -> Path | None:
     return snap if snap.exists() else None
 
 
+def reader_config() -> dict:
+    """READER_CONFIG plus the per-home limits: memory (MEDCOM_READER_MEMORY, default 4GB) and a
+    spill folder under MEDCOM_HOME, so a heavy analyst query neither exhausts the server nor writes
+    outside MEDCOM_HOME."""
+    spill = paths().tmp / "readers"
+    spill.mkdir(parents=True, exist_ok=True)
+    return {
+        **READER_CONFIG,
+        "memory_limit": os.environ.get("MEDCOM_READER_MEMORY", "4GB"),
+        "temp_directory": str(spill),
+    }
+
+
 def connect_reader() -> duckdb.DuckDBPyConnection:
-    """Read-only connection to the current snapshot (open one per request), READER_CONFIG settings."""
+    """Read-only connection to the current snapshot (open one per request), reader_config() settings."""
     snap = current_snapshot()
     if snap is None:
         raise MedcomError("no published warehouse yet: run `medcom ingest` and `medcom build` first")
-    return duckdb.connect(str(snap), read_only=True, config=dict(READER_CONFIG))
+    return duckdb.connect(str(snap), read_only=True, config=reader_config())
