@@ -846,11 +846,21 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# every Unicode whitespace character (what the CSV / XLSX paths trim with Arrow's
+# utf8_trim_whitespace); DuckDB's one-argument trim() removes spaces only
+_WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+def _trim_sql(expr: str) -> str:
+    chars = "".join(f"chr({ord(ch)})" + " || " for ch in _WHITESPACE)[: -len(" || ")]
+    return f"NULLIF(trim({expr}, {chars}), '')"
+
+
 def _parquet_expr(src: str, dtype: str, ctype: str) -> str:
     c = _q(src)
     t = dtype.upper()
     if t in ("VARCHAR", "TEXT", "STRING") or t.startswith("VARCHAR") or t.startswith("ENUM"):
-        return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+        return _trim_sql(f"CAST({c} AS VARCHAR)")
     if t == "BOOLEAN":
         return f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN 'true' ELSE 'false' END"
     if t in ("DOUBLE", "FLOAT", "REAL"):
@@ -868,7 +878,7 @@ def _parquet_expr(src: str, dtype: str, ctype: str) -> str:
             return day_fmt
         ts = f"CAST({c} AS TIMESTAMP)"
         return f"CASE WHEN {ts} = CAST({d} AS TIMESTAMP) THEN {day_fmt} ELSE strftime({ts}, '%Y-%m-%d %H:%M:%S') END"
-    return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+    return _trim_sql(f"CAST({c} AS VARCHAR)")
 
 
 def _read_parquet(path: Path, spec: Feed, con, progress, tail: bytes) -> ReadResult:
