@@ -26,10 +26,10 @@ FAR = date(9999, 12, 31)
 def con(built_city):
     import duckdb
 
-    from warehouse import READER_CONFIG
+    from warehouse import reader_config
 
     snap_name = (built_city / "published" / "CURRENT").read_text(encoding="utf-8").strip()
-    c = duckdb.connect(str(built_city / "published" / snap_name), read_only=True, config=dict(READER_CONFIG))
+    c = duckdb.connect(str(built_city / "published" / snap_name), read_only=True, config=reader_config())
     yield c
     c.close()
 
