@@ -310,6 +310,7 @@ class _Run:
                 build_peers(self.con, feed, [o.alias for o in ready])
             for o in ready:
                 self.check(o, checks)
+            _reject_partial_snapshot(outs)
         total = sum(o.rows_loaded for o in outs)
         if total >= LONG_FILE_ROWS:
             print(f"  loading {feed}: {total:,} rows in one transaction", file=sys.stderr, flush=True)
@@ -337,6 +338,25 @@ class _Run:
         if o.scratch is not None:
             for p in (o.scratch, o.scratch.with_name(o.scratch.name + ".wal")):
                 p.unlink(missing_ok=True)
+
+
+def _reject_partial_snapshot(outs: list[FileOutcome]) -> None:
+    """A registry is never loaded partly: when one file of a reference feed's snapshot is
+    rejected, the feed's other files in this run are rejected with it (the previous snapshot
+    stays current)."""
+    rejected = [o for o in outs if o.verdict == "rejected"]
+    if not rejected:
+        return
+    names = ", ".join(o.display_name for o in rejected)
+    for o in outs:
+        if o.verdict in ACCEPTED:
+            o.verdict = "rejected"
+            o.reasons = (
+                f"another file of this registry snapshot was rejected ({names}); "
+                "a registry is never loaded partly, so the previous snapshot stays current"
+            )
+            o.rows_loaded = o.rows_quarantined = 0
+            o.scratch_ready = False
 
 
 def _remove_stale_scratch(folder: Path, keep: Path) -> None:

@@ -296,3 +296,21 @@ def test_reference_files_of_one_run_form_one_snapshot(city, tmp_path):
     assert [o.verdict for o in res.outcomes] == ["rejected", "rejected"]
     assert "facility_id: value is not unique in the file" in res.outcomes[0].reasons
     assert q(city, "SELECT count(*) FROM raw.facilities WHERE _superseded_by IS NULL") == [(4,)]
+
+
+def test_registry_split_over_files_is_never_loaded_partly(city, tmp_path):
+    """One file of a reference snapshot rejected → the whole snapshot is rejected, the old one stays."""
+    before = q(city, "SELECT facility_id FROM raw.facilities WHERE _superseded_by IS NULL ORDER BY 1")
+    inbox = tmp_path / "split" / "facilities"
+    write_csv(inbox / "facilities_a.csv", FACILITIES[:2])  # valid on its own
+    write_csv(inbox / "facilities_b.csv", [{**f, "county_code": "411099"} for f in FACILITIES[2:]])  # invalid
+    res, out = ingest(tmp_path / "split")
+    assert not res.ok
+    assert [o.verdict for o in res.outcomes] == ["rejected", "rejected"]
+    assert "registry file has invalid rows" in res.outcomes[1].reasons
+    assert res.outcomes[0].reasons.startswith("another file of this registry snapshot was rejected (")
+    assert q(city, "SELECT facility_id FROM raw.facilities WHERE _superseded_by IS NULL ORDER BY 1") == before
+    assert q(city, "SELECT count(*) FROM audit.replacements WHERE feed = 'facilities'") == [(0,)]
+    assert q(city, "SELECT count(*) FROM audit.ingest_batches WHERE feed = 'facilities' AND verdict = 'rejected'") == [
+        (2,)
+    ]
