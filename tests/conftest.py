@@ -49,3 +49,15 @@ def city_env(built_city, monkeypatch) -> Path:
     monkeypatch.setenv("MEDCOM_HOME", str(built_city))
     monkeypatch.setenv("MEDCOM_SECRET", "test-secret")
     return built_city
+
+
+@pytest.fixture(scope="module")
+def city_con(built_city):
+    """Read-only connection to the built city's published snapshot (one per test module)."""
+    import warehouse
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDCOM_HOME", str(built_city))
+        con = warehouse.connect_reader()
+        yield con
+        con.close()

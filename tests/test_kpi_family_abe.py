@@ -23,15 +23,8 @@ FAR = date(9999, 12, 31)
 
 
 @pytest.fixture(scope="module")
-def con(built_city):
-    import duckdb
-
-    from warehouse import reader_config
-
-    snap_name = (built_city / "published" / "CURRENT").read_text(encoding="utf-8").strip()
-    c = duckdb.connect(str(built_city / "published" / snap_name), read_only=True, config=reader_config())
-    yield c
-    c.close()
+def con(city_con):
+    return city_con
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -22,15 +22,8 @@ def _add_months(d: date, n: int) -> date:
 
 
 @pytest.fixture(scope="module")
-def con(built_city):
-    import duckdb
-
-    from warehouse import reader_config
-
-    snap_name = (built_city / "published" / "CURRENT").read_text(encoding="utf-8").strip()
-    c = duckdb.connect(str(built_city / "published" / snap_name), read_only=True, config=reader_config())
-    yield c
-    c.close()
+def con(city_con):
+    return city_con
 
 
 def raw(con, feed: str) -> pd.DataFrame:
