@@ -119,3 +119,14 @@
 {% macro medcom_open_end() -%}
   cast('9999-12-31' as date)
 {%- endmacro %}
+
+{#- A validity row (memberships, catchments: both bounds inclusive, empty valid_to = open)
+    is in force on `day`. The one place the as-of-date rule of feeds.md/kpis.md lives. -#}
+{% macro medcom_valid_on(alias, day) -%}
+  {{ alias }}.valid_from <= {{ day }} and coalesce({{ alias }}.valid_to, {{ medcom_open_end() }}) >= {{ day }}
+{%- endmacro %}
+
+{#- Facility grades "II and above" (feeds.md codes). -#}
+{% macro medcom_is_grade2_plus(grade) -%}
+  {{ grade }} in ('3A', '3B', '3C', '2A', '2B', '2C')
+{%- endmacro %}

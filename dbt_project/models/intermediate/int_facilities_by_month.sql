@@ -28,8 +28,7 @@ membership_on_month_end as (
     select m.month, ms.facility_id, ms.community_id
     from {{ ref('int_months') }} as m
     inner join {{ ref('stg_memberships') }} as ms
-        on ms.valid_from <= m.month_end
-       and coalesce(ms.valid_to, {{ medcom_open_end() }}) >= m.month_end
+        on {{ medcom_valid_on('ms', 'm.month_end') }}
 )
 
 select
@@ -41,7 +40,7 @@ select
     fm.grade,
     fm.ownership,
     fm.tier in ('township', 'village', 'clinic')                            as is_primary_care,
-    fm.grade in ('3A', '3B', '3C', '2A', '2B', '2C')                        as is_grade2_plus,
+    {{ medcom_is_grade2_plus('fm.grade') }}                                as is_grade2_plus,
     coalesce(own.community_id, parent.community_id)                         as community_id,
     fm.opened_on,
     fm.closed_on,

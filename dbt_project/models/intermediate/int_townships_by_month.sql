@@ -3,8 +3,7 @@ with catchment_on_month_end as (
     select m.month, c.township_code, c.community_id
     from {{ ref('int_months') }} as m
     inner join {{ ref('stg_catchments') }} as c
-        on c.valid_from <= m.month_end
-       and coalesce(c.valid_to, {{ medcom_open_end() }}) >= m.month_end
+        on {{ medcom_valid_on('c', 'm.month_end') }}
 )
 
 select

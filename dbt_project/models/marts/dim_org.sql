@@ -14,16 +14,14 @@ memberships_now as (
     select m.facility_id, m.community_id
     from {{ ref('stg_memberships') }} as m
     cross join today_date as t
-    where m.valid_from <= t.d
-      and coalesce(m.valid_to, {{ medcom_open_end() }}) >= t.d
+    where {{ medcom_valid_on('m', 't.d') }}
 ),
 
 catchments_now as (
     select c.township_code, c.community_id
     from {{ ref('stg_catchments') }} as c
     cross join today_date as t
-    where c.valid_from <= t.d
-      and coalesce(c.valid_to, {{ medcom_open_end() }}) >= t.d
+    where {{ medcom_valid_on('c', 't.d') }}
 ),
 
 facilities as (

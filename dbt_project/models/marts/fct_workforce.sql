@@ -9,7 +9,7 @@ select
     f.community_id,
     s.tier                                                      as facility_tier,
     s.grade                                                     as facility_grade,
-    coalesce(f.is_grade2_plus, s.grade in ('3A', '3B', '3C', '2A', '2B', '2C')) as is_grade2_plus,
+    coalesce(f.is_grade2_plus, {{ medcom_is_grade2_plus('s.grade') }}) as is_grade2_plus,
     w.physicians,
     w.physicians_e_registered,
     w.nurses,
