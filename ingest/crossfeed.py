@@ -92,25 +92,24 @@ _OPEN_DATE = "DATE '9999-12-31'"
 _CITY4 = "(SELECT left(min(code), 4) FROM ref_city)"
 
 
+# The codes a `ref:` of the contract allows, as subqueries over the ref_* tables.
+_REF_SETS = {
+    "facility": ("SELECT facility_id FROM ref_facilities",),
+    "community": ("SELECT community_id FROM ref_communities",),
+    "county_of_city": ("SELECT code FROM ref_counties",),
+    "township_of_city": ("SELECT code FROM ref_townships",),
+    "county_or_city": ("SELECT code FROM ref_counties", "SELECT code FROM ref_city"),
+    "kpi_scored": ("SELECT code FROM ref_kpis WHERE direction <> 'none'",),
+    "kpi_family_e": ("SELECT code FROM ref_kpis WHERE family = 'E'",),
+}
+
+
 def _ref_bad(ref: str, col: str) -> str:
     c = f't."{col}"'
-    if ref == "facility":
-        inner = f"{c} IN (SELECT facility_id FROM ref_facilities)"
-    elif ref == "community":
-        inner = f"{c} IN (SELECT community_id FROM ref_communities)"
-    elif ref == "county_of_city":
-        inner = f"{c} IN (SELECT code FROM ref_counties)"
-    elif ref == "township_of_city":
-        inner = f"{c} IN (SELECT code FROM ref_townships)"
-    elif ref == "county_or_city":
-        inner = f"({c} IN (SELECT code FROM ref_counties) OR {c} IN (SELECT code FROM ref_city))"
-    elif ref == "kpi_scored":
-        inner = f"{c} IN (SELECT code FROM ref_kpis WHERE direction <> 'none')"
-    elif ref == "kpi_family_e":
-        inner = f"{c} IN (SELECT code FROM ref_kpis WHERE family = 'E')"
-    else:
+    if ref not in _REF_SETS:
         raise ValueError(f"unknown ref {ref}")
-    return f"({c} IS NOT NULL AND NOT coalesce({inner}, false))"
+    inner = " OR ".join(f"{c} IN ({q})" for q in _REF_SETS[ref])
+    return f"({c} IS NOT NULL AND NOT coalesce(({inner}), false))"
 
 
 def build_peers(con: duckdb.DuckDBPyConnection, feed: str, scratches: list[str]) -> None:
