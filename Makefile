@@ -32,6 +32,7 @@ demo: install
 # The browser tests run against the generated + ingested + built test city.
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	MEDCOM_BROWSER_CITY=generated $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Refresh docs/screenshots/*.png from a real browser run on the generated city.

@@ -66,7 +66,12 @@ def main() -> None:
     env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SECRET="bench")
     if not args.reuse:
         shutil.rmtree(work, ignore_errors=True)
-        s = timed(medcom("generate", str(inbox), "--start", args.start, "--months", str(args.months), "--scale", str(args.scale)), env)
+        s = timed(
+            medcom(
+                "generate", str(inbox), "--start", args.start, "--months", str(args.months), "--scale", str(args.scale)
+            ),
+            env,
+        )
         print(f"generate {args.months} months at scale {args.scale}: {s:.0f} s", flush=True)
         s = timed(medcom("ingest", str(inbox)), env)
         print(f"ingest: {s:.0f} s", flush=True)
@@ -74,7 +79,10 @@ def main() -> None:
     n = con.execute("select count(*) from raw.encounters where _superseded_by is null").fetchone()[0]
     con.close()
     s_build = timed(medcom("build"), env)
-    print(f"medcom build (dbt build: seeds, models, data + unit tests, publish) over {n:,} encounters: {s_build:.0f} s", flush=True)
+    print(
+        f"medcom build (dbt build: seeds, models, data + unit tests, publish) over {n:,} encounters: {s_build:.0f} s",
+        flush=True,
+    )
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     t0 = time.perf_counter()
     rows = con.execute(FAMILY_A).fetchall()

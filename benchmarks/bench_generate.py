@@ -31,14 +31,23 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="medcom-bench-"))
     try:
         t0 = time.perf_counter()
-        s = generate(out, start=args.start, months=args.months, scale=args.scale, seed=args.seed, bad_corpus=False,
-                     quiet=args.quiet)
+        s = generate(
+            out,
+            start=args.start,
+            months=args.months,
+            scale=args.scale,
+            seed=args.seed,
+            bad_corpus=False,
+            quiet=args.quiet,
+        )
         el = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-        print(f"generate scale={args.scale} months={args.months}: {s['encounters']:,} encounters, "
-              f"{s['rows']:,} rows in {s['files']} files, {size / 1e6:,.0f} MB, {el:.1f} s, "
-              f"{s['rows'] / el:,.0f} rows/s ({s['encounters'] / el:,.0f} encounters/s), peak RSS {rss_mb:,.0f} MB")
+        print(
+            f"generate scale={args.scale} months={args.months}: {s['encounters']:,} encounters, "
+            f"{s['rows']:,} rows in {s['files']} files, {size / 1e6:,.0f} MB, {el:.1f} s, "
+            f"{s['rows'] / el:,.0f} rows/s ({s['encounters'] / el:,.0f} encounters/s), peak RSS {rss_mb:,.0f} MB"
+        )
     finally:
         if not args.keep and args.out is None:
             shutil.rmtree(out, ignore_errors=True)

@@ -39,7 +39,7 @@ def count_rows(con, files: list[Path]) -> int:
 
 def _is_utf8(path: Path) -> bool:
     try:
-        path.read_bytes()[:1 << 16].decode("utf-8")
+        path.read_bytes()[: 1 << 16].decode("utf-8")
     except UnicodeDecodeError as exc:
         return exc.start > (1 << 16) - 4  # a character cut at the sample's end
     return True
@@ -67,7 +67,9 @@ def main() -> None:
     inbox, home = work / "inbox", work / "home"
     env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SECRET="bench")
 
-    secs, _ = peak_child(medcom("generate", str(inbox), "--start", args.month, "--months", "1", "--scale", str(args.scale)), env)
+    secs, _ = peak_child(
+        medcom("generate", str(inbox), "--start", args.month, "--months", "1", "--scale", str(args.scale)), env
+    )
     print(f"generate: {secs:.1f} s")
 
     # registry first (reference feeds), then time the encounters alone
@@ -82,7 +84,9 @@ def main() -> None:
     con = duckdb.connect()
     rows = count_rows(con, enc_files)
     secs, peak = peak_child(medcom("ingest", str(enc_dir)), env)
-    print(f"medcom ingest encounters: {rows:,} rows in {secs:.1f} s = {rows / secs:,.0f} rows/s; peak RSS {peak:,.0f} MB")
+    print(
+        f"medcom ingest encounters: {rows:,} rows in {secs:.1f} s = {rows / secs:,.0f} rows/s; peak RSS {peak:,.0f} MB"
+    )
 
     # bare DuckDB load of the same files (CSV as text, Parquet as is); DuckDB cannot read
     # GB18030 without its `encodings` extension (a download), so those files are left out.

@@ -32,8 +32,18 @@ def built_city(tmp_path_factory) -> Path:
     inbox = root / "inbox"
     a = CITY_ARGS
     run_medcom(
-        "generate", str(inbox), "--start", a["start"], "--months", str(a["months"]),
-        "--scale", str(a["scale"]), "--seed", str(a["seed"]), home=home, check=True,
+        "generate",
+        str(inbox),
+        "--start",
+        a["start"],
+        "--months",
+        str(a["months"]),
+        "--scale",
+        str(a["scale"]),
+        "--seed",
+        str(a["seed"]),
+        home=home,
+        check=True,
     )
     run_medcom("ingest", str(inbox), home=home, check=True)
     run_medcom("build", home=home, check=True)

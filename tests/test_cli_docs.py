@@ -13,8 +13,6 @@ def test_docs_generate_describes_every_mart_column(medcom_home):
     manifest = json.loads((target / "manifest.json").read_text())
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
     assert {"kpi_values", "dim_kpi", "dim_org", "fct_encounters"} <= {n["name"] for n in marts}
-    undocumented = [
-        f"{n['name']}.{c}" for n in marts for c, col in n["columns"].items() if not col.get("description")
-    ]
+    undocumented = [f"{n['name']}.{c}" for n in marts for c, col in n["columns"].items() if not col.get("description")]
     assert not undocumented, undocumented
     assert all(n["description"] for n in marts)

@@ -92,7 +92,8 @@ def test_corpus_verdicts_match_ingest(tmp_path, monkeypatch):
 
     first = ingest_paths([base], out=io.StringIO())
     assert all(o.verdict == "accepted" for o in first.outcomes), [
-        (o.display_name, o.reasons) for o in first.outcomes if o.verdict != "accepted"]
+        (o.display_name, o.reasons) for o in first.outcomes if o.verdict != "accepted"
+    ]
     result = ingest_paths([bad], out=io.StringIO())
     got = {o.path.resolve().relative_to(bad.resolve()).as_posix(): o for o in result.outcomes}
     problems = []

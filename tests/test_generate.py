@@ -21,21 +21,39 @@ SMALL = {"start": "2020-01", "months": 3, "scale": 0.01, "seed": 42}
 ALL_FEEDS = set(load_contract().feeds)
 
 REASON_PHRASES = [  # docs/architecture.md, "Plain-words reasons"
-    "cannot tell which feed this file belongs to", "file is empty", "no data rows", "not a readable table",
-    "file is truncated", "cannot decode the text", "missing required column(s)", "two headers map to the same column",
-    "too many invalid rows", "registry file has invalid rows", "is not an allowed code", "is not a valid date",
-    "date is after the day of ingest", "date is before 2015-01-01", "is not in the facility registry",
-    "is not a township of the city", "facility_county_code contradicts the facility registry",
+    "cannot tell which feed this file belongs to",
+    "file is empty",
+    "no data rows",
+    "not a readable table",
+    "file is truncated",
+    "cannot decode the text",
+    "missing required column(s)",
+    "two headers map to the same column",
+    "too many invalid rows",
+    "registry file has invalid rows",
+    "is not an allowed code",
+    "is not a valid date",
+    "date is after the day of ingest",
+    "date is before 2015-01-01",
+    "is not in the facility registry",
+    "is not a township of the city",
+    "facility_county_code contradicts the facility registry",
     "facility_county_code is inside the city but the facility is not in the registry",
-    "fund_paid is larger than total_cost", "inpatient encounter needs a discharge_date",
-    "self-pay encounter with fund_paid > 0", "overlapping validity",
-    "duplicate of an earlier row in this run (same identity)", "value is not unique in the file",
+    "fund_paid is larger than total_cost",
+    "inpatient encounter needs a discharge_date",
+    "self-pay encounter with fund_paid > 0",
+    "overlapping validity",
+    "duplicate of an earlier row in this run (same identity)",
+    "value is not unique in the file",
 ]
 
 
 def _tree_hash(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def feed_of(root: Path, path: Path) -> str | None:
@@ -54,9 +72,12 @@ def read_feed_file(path: Path, feed: str) -> pd.DataFrame:
         ws = openpyxl.load_workbook(path, read_only=True).worksheets[0]
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         req = c.feeds[feed].required_columns
-        h = next(i for i, r in enumerate(rows)
-                 if sum(c.match_header(str(v), feed) in req for v in r if v is not None) * 2 >= len(req))
-        df = pd.DataFrame(rows[h + 1:], columns=[str(v) for v in rows[h]]).astype("string")
+        h = next(
+            i
+            for i, r in enumerate(rows)
+            if sum(c.match_header(str(v), feed) in req for v in r if v is not None) * 2 >= len(req)
+        )
+        df = pd.DataFrame(rows[h + 1 :], columns=[str(v) for v in rows[h]]).astype("string")
     else:
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "gb18030"):
@@ -151,13 +172,17 @@ def test_encounter_values(city_dir):
         assert df.total_cost.str.fullmatch(r"\d+(\.\d{1,2})?").all()
         tc, fp = df.total_cost.astype(float), df.fund_paid.astype(float)
         assert (fp <= tc).all()
-        typ = df.encounter_type.map(lambda v: {"门诊": "outpatient", "急诊": "emergency", "住院": "inpatient"}.get(v, v))
+        typ = df.encounter_type.map(
+            lambda v: {"门诊": "outpatient", "急诊": "emergency", "住院": "inpatient"}.get(v, v)
+        )
         sch = df.scheme.map(lambda v: {"城乡居民": "resident", "职工": "employee", "自费": "self_pay"}.get(v, v))
         assert (fp[sch == "self_pay"] == 0).all()
+
         # month of the encounter = visit month (discharge month for inpatients)
         def ym_of(s):
             s = s.str.replace("/", "-")
             return s.where(s.str.contains("-"), s.str[:4] + "-" + s.str[4:6]).str[:7]
+
         inp = typ == "inpatient"
         assert (ym_of(df.discharge_date[inp]) == ym).all()
         assert (ym_of(df.visit_date[~inp]) == ym).all()
@@ -204,7 +229,9 @@ def test_registry_consistency():
     assert c.sort_values("established_on").county_code.iloc[0] == "411025"
     comm_county = c.set_index("community_id").county_code
     m = city.memberships
-    assert (f.set_index("facility_id").county_code[m.facility_id].to_numpy() == comm_county[m.community_id].to_numpy()).all()
+    assert (
+        f.set_index("facility_id").county_code[m.facility_id].to_numpy() == comm_county[m.community_id].to_numpy()
+    ).all()
     k = city.catchments
     assert (k.township_code.str[:6].to_numpy() == comm_county[k.community_id].to_numpy()).all()
     for df, key in ((m, "facility_id"), (k, "township_code")):
@@ -220,25 +247,49 @@ def test_registry_consistency():
 
 
 def test_budgets_balance_and_execution(city_dir):
-    df = read_feed_file(city_dir / "fund_budgets" / "fund_budgets_2020.xlsx", "fund_budgets").astype(float, errors="ignore")
+    df = read_feed_file(city_dir / "fund_budgets" / "fund_budgets_2020.xlsx", "fund_budgets").astype(
+        float, errors="ignore"
+    )
     num = df[["pooled_fund", "risk_reserve", "quality_reserve", "critical_illness", "budget"]].astype(float)
-    assert ((num.pooled_fund - num.risk_reserve - num.quality_reserve - num.critical_illness - num.budget).abs() <= 1).all()
+    assert (
+        (num.pooled_fund - num.risk_reserve - num.quality_reserve - num.critical_illness - num.budget).abs() <= 1
+    ).all()
 
 
 def test_corpus_manifest(corpus_dir):
     m = json.loads((corpus_dir / "manifest.json").read_text("utf-8"))
     assert m["base"] == SMALL
     listed = {e["file"] for e in m["files"]}
-    on_disk = {str(p.relative_to(corpus_dir).as_posix()) for p in corpus_dir.rglob("*")
-               if p.is_file() and p.name != "manifest.json"}
+    on_disk = {
+        str(p.relative_to(corpus_dir).as_posix())
+        for p in corpus_dir.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    }
     assert listed == on_disk
     cases = {e["case"] for e in m["files"]}
-    for must in ("gbk_named_utf8", "truncated_csv", "missing_required_column", "renamed_column_not_alias",
-                 "duplicate_headers_same_column", "duplicate_identity", "unknown_facility", "unknown_township_registry",
-                 "unknown_township_activity", "county_contradicts_registry", "fund_paid_gt_total",
-                 "inpatient_without_discharge", "future_date", "date_before_2015", "overlapping_memberships",
-                 "xlsx_merged_title_cells", "empty_file", "binary_renamed_csv", "csv_injection_text",
-                 "too_many_invalid_rows", "feed_unknown"):
+    for must in (
+        "gbk_named_utf8",
+        "truncated_csv",
+        "missing_required_column",
+        "renamed_column_not_alias",
+        "duplicate_headers_same_column",
+        "duplicate_identity",
+        "unknown_facility",
+        "unknown_township_registry",
+        "unknown_township_activity",
+        "county_contradicts_registry",
+        "fund_paid_gt_total",
+        "inpatient_without_discharge",
+        "future_date",
+        "date_before_2015",
+        "overlapping_memberships",
+        "xlsx_merged_title_cells",
+        "empty_file",
+        "binary_renamed_csv",
+        "csv_injection_text",
+        "too_many_invalid_rows",
+        "feed_unknown",
+    ):
         assert must in cases
     for e in m["files"]:
         assert e["expected_verdict"] in ("accepted", "accepted_with_quarantine", "rejected")

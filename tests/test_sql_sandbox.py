@@ -114,7 +114,10 @@ def test_interactive_prompt(small_warehouse):
     p = subprocess.run(
         [MEDCOM, "sql", "--format", "csv"],
         input="select count(*) as n\n  from marts.t;\ndrop table marts.t;\nselect 2 as two;\n.quit\n",
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["n", "25000", "two", "2"]

@@ -41,7 +41,12 @@ def render(result: QueryResult, fmt: str, out=None) -> None:
         for row in result.rows:
             w.writerow(["" if v is None else _jsonable(v) for v in row])
     elif fmt == "json":
-        json.dump([dict(zip(result.columns, map(_jsonable, r), strict=True)) for r in result.rows], out, ensure_ascii=False, indent=1)
+        json.dump(
+            [dict(zip(result.columns, map(_jsonable, r), strict=True)) for r in result.rows],
+            out,
+            ensure_ascii=False,
+            indent=1,
+        )
         out.write("\n")
     else:
         from rich.console import Console

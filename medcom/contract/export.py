@@ -48,7 +48,11 @@ def sources_yaml() -> str:
             desc += ")"
             cols.append({"name": c.name, "description": desc, "data_type": c.duckdb_type.lower()})
         cols += [{"name": n, "description": d, "data_type": t.lower()} for n, t, d in META_COLUMNS]
-        kind = "reference snapshot" if feed.is_reference else ("additive activity feed" if feed.additive else "activity feed")
+        kind = (
+            "reference snapshot"
+            if feed.is_reference
+            else ("additive activity feed" if feed.additive else "activity feed")
+        )
         tables.append(
             {
                 "name": feed.name,

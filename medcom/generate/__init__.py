@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def generate(out: Path, *, start: str = "2020-01", months: int = 24, scale: float = 0.05, seed: int = 42,
-             bad_corpus: bool = False, quiet: bool = False) -> dict:
+def generate(
+    out: Path,
+    *,
+    start: str = "2020-01",
+    months: int = 24,
+    scale: float = 0.05,
+    seed: int = 42,
+    bad_corpus: bool = False,
+    quiet: bool = False,
+) -> dict:
     """Write the synthetic city (or, with bad_corpus, the bad-input corpus) into `out`."""
     _check_args(start, months, scale)
     if bad_corpus:

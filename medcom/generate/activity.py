@@ -57,8 +57,9 @@ def population(city: City, years: list[int], scale: float, seed: int) -> pd.Data
     for y in years:
         for t, cov in zip(tws.itertuples(), cover, strict=True):
             res = max(10, int(round(t.residents * scale * (1 + 0.003 * (y - 2020)) * rng.uniform(0.995, 1.005))))
-            rows.append({"township_code": t.code, "year": y, "residents": res,
-                         "insured_residents": int(round(res * cov))})
+            rows.append(
+                {"township_code": t.code, "year": y, "residents": res, "insured_residents": int(round(res * cov))}
+            )
     return pd.DataFrame(rows)
 
 
@@ -118,8 +119,9 @@ def phs_month(city: City, ym: str, scale: float, seed: int) -> tuple[pd.DataFram
 
 
 # ---------------------------------------------------------------------------- funds
-def fund_budgets(city: City, months: list[str], tally: np.ndarray, tw_index: dict[str, int],
-                 pop: pd.DataFrame, seed: int) -> pd.DataFrame:
+def fund_budgets(
+    city: City, months: list[str], tally: np.ndarray, tw_index: dict[str, int], pop: pd.DataFrame, seed: int
+) -> pd.DataFrame:
     """Budgets in line with the resident-scheme fund_paid actually generated for each
     community's catchment (execution 0.9–1.1; one community overspends)."""
     rng = rng_for(seed, "budgets")
@@ -146,9 +148,18 @@ def fund_budgets(city: City, months: list[str], tally: np.ndarray, tw_index: dic
             cat = city.community_of_township(month_end(months[active[-1]]))
             tws = [tw for tw, cid in cat.items() if cid == c.community_id]
             ins = int(pop[(pop.year == y) & pop.township_code.isin(tws)].insured_residents.sum())
-            rows.append({"community_id": c.community_id, "year": y, "insured_residents": max(ins, 1),
-                         "pooled_fund": pooled, "risk_reserve": rr, "quality_reserve": qr, "critical_illness": ci,
-                         "budget": budget})
+            rows.append(
+                {
+                    "community_id": c.community_id,
+                    "year": y,
+                    "insured_residents": max(ins, 1),
+                    "pooled_fund": pooled,
+                    "risk_reserve": rr,
+                    "quality_reserve": qr,
+                    "critical_illness": ci,
+                    "budget": budget,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -160,8 +171,13 @@ def fund_prepayments(city: City, months: list[str], budgets: pd.DataFrame, seed:
         for c in city.communities.itertuples():
             key = (c.community_id, int(m[:4]))
             if c.established_on <= month_end(m) and key in b:
-                rows.append({"community_id": c.community_id, "month": m,
-                             "amount": round(b[key] / 12 * rng.uniform(0.95, 1.0), 2)})
+                rows.append(
+                    {
+                        "community_id": c.community_id,
+                        "month": m,
+                        "amount": round(b[key] / 12 * rng.uniform(0.95, 1.0), 2),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -170,8 +186,9 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
     rng = rng_for(seed, "inspections")
     f = city.facilities.reset_index(drop=True)
     tier = f.tier.to_numpy()
-    p_random = np.select([np.isin(tier, ["city", "county"]), tier == "township", tier == "public_health"],
-                         [0.08, 0.03, 0.02], 0.012)
+    p_random = np.select(
+        [np.isin(tier, ["city", "county"]), tier == "township", tier == "public_health"], [0.08, 0.03, 0.02], 0.012
+    )
     public = (f.ownership == "public").to_numpy()
     closed = f.closed_on.apply(lambda d: d if isinstance(d, dt.date) else dt.date.max).to_numpy()
     last = month_end(months[-1])
@@ -181,8 +198,11 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
         p = _progress(months, m)
         m0 = month_start(m)
         is_open = np.array([d > m0 for d in closed])
-        for kind, prob in (("random", p_random), ("special", np.full(len(f), 0.004)),
-                           ("audit", np.where(public, 1 / 60, 0.0))):
+        for kind, prob in (
+            ("random", p_random),
+            ("special", np.full(len(f), 0.004)),
+            ("audit", np.where(public, 1 / 60, 0.0)),
+        ):
             hit = np.flatnonzero((rng.random(len(f)) < prob) & is_open)
             for i in hit:
                 county = f.county_code[i]
@@ -191,9 +211,16 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
                 completed = m0 + dt.timedelta(days=int(rng.integers(0, 50))) if done else None
                 if completed is not None and completed > last:
                     completed = None
-                row = {"inspection_id": f"JC{county}{m.replace('-', '')}{seq[county]:05d}", "facility_id": f.facility_id[i],
-                       "kind": kind, "planned_month": m, "completed_date": completed, "result": None,
-                       "published": None, "full_record": None}
+                row = {
+                    "inspection_id": f"JC{county}{m.replace('-', '')}{seq[county]:05d}",
+                    "facility_id": f.facility_id[i],
+                    "kind": kind,
+                    "planned_month": m,
+                    "completed_date": completed,
+                    "result": None,
+                    "published": None,
+                    "full_record": None,
+                }
                 if completed is not None:
                     row["result"] = "violation" if rng.random() < 0.12 else "compliant"
                     row["published"] = bool(rng.random() < (0.90 + 0.03 * p if kind == "random" else 0.6))
@@ -221,11 +248,16 @@ def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.Data
                 v = str(rng.choice(kinds, p=kp))
                 fine = round(float(rng.choice([1000, 2000, 5000, 10000, 20000, 50000]) * rng.uniform(1, 3)), 2)
                 rec = round(float(rng.uniform(5000, 300000)), 2) if v == "insurance_fraud" else 0.0
-                rows.append({"case_id": f"XZCF{county}{m.replace('-', '')}{k + 1:03d}",
-                             "facility_id": cand.facility_id.iloc[int(rng.integers(len(cand)))],
-                             "decided_date": m0 + dt.timedelta(days=int(rng.integers(0, dim))),
-                             "violation": v, "fine": fine if rng.random() < 0.9 else None,
-                             "recovered_fund": rec if (rec or rng.random() < 0.5) else None})
+                rows.append(
+                    {
+                        "case_id": f"XZCF{county}{m.replace('-', '')}{k + 1:03d}",
+                        "facility_id": cand.facility_id.iloc[int(rng.integers(len(cand)))],
+                        "decided_date": m0 + dt.timedelta(days=int(rng.integers(0, dim))),
+                        "violation": v,
+                        "fine": fine if rng.random() < 0.9 else None,
+                        "recovered_fund": rec if (rec or rng.random() < 0.5) else None,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -254,8 +286,16 @@ def complaints(city: City, months: list[str], scale: float, seed: int) -> pd.Dat
                 if closed is not None and closed > last:
                     closed = None
                 fid = cand.facility_id.iloc[int(rng.integers(len(cand)))] if rng.random() < 0.7 else None
-                rows.append({"complaint_id": f"TS{code}{m.replace('-', '')}{k + 1:04d}", "county_code": code,
-                             "facility_id": fid, "received_date": received, "due_date": due, "closed_date": closed})
+                rows.append(
+                    {
+                        "complaint_id": f"TS{code}{m.replace('-', '')}{k + 1:04d}",
+                        "county_code": code,
+                        "facility_id": fid,
+                        "received_date": received,
+                        "due_date": due,
+                        "closed_date": closed,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -265,10 +305,16 @@ def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
     f = city.facilities.reset_index(drop=True)
     n = len(f)
     tier = f.tier.to_numpy()
-    lo = np.select([tier == "city", tier == "county", tier == "township", tier == "public_health", tier == "clinic"],
-                   [250, 60, 8, 10, 1], 1)
-    hi = np.select([tier == "city", tier == "county", tier == "township", tier == "public_health", tier == "clinic"],
-                   [650, 320, 35, 45, 5], 3)
+    lo = np.select(
+        [tier == "city", tier == "county", tier == "township", tier == "public_health", tier == "clinic"],
+        [250, 60, 8, 10, 1],
+        1,
+    )
+    hi = np.select(
+        [tier == "city", tier == "county", tier == "township", tier == "public_health", tier == "clinic"],
+        [650, 320, 35, 45, 5],
+        3,
+    )
     phys0 = base.integers(lo, hi + 1)
     nurse_ratio = np.where(tier == "village", base.uniform(0.0, 1.0, n), base.uniform(0.9, 1.6, n))
     e_gap = base.random(n)  # facilities with a larger gap register later
@@ -287,11 +333,19 @@ def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
     quality = grade2 & (legal_lag < 0.96) | (~grade2 & (base.random(n) < 0.3))
     m_end = month_end(ym)
     open_ = f.closed_on.apply(lambda d: d is None or d != d or d > m_end).to_numpy()
-    out = pd.DataFrame({
-        "facility_id": f.facility_id, "month": ym, "physicians": phys, "physicians_e_registered": np.maximum(phys_e, 0),
-        "nurses": nurses, "nurses_e_registered": np.maximum(nurses_e, 0), "facility_e_registered": fac_e,
-        "legal_dept": legal, "quality_committee": quality,
-    })
+    out = pd.DataFrame(
+        {
+            "facility_id": f.facility_id,
+            "month": ym,
+            "physicians": phys,
+            "physicians_e_registered": np.maximum(phys_e, 0),
+            "nurses": nurses,
+            "nurses_e_registered": np.maximum(nurses_e, 0),
+            "facility_e_registered": fac_e,
+            "legal_dept": legal,
+            "quality_committee": quality,
+        }
+    )
     return out[open_].reset_index(drop=True)
 
 
@@ -336,18 +390,48 @@ def reported_indicators(city: City, years: list[int], seed: int) -> pd.DataFrame
                 v = max(0.0, v0 + d * (y - 2020) + rng.normal(0, abs(d) * 0.3))
                 if hi <= 1:
                     v = min(v, 0.999)
-                rows.append({"region_code": code, "year": y, "indicator_code": ind,
-                             "value": round(v, 4 if hi <= 1 else 2)})
+                rows.append(
+                    {"region_code": code, "year": y, "indicator_code": ind, "value": round(v, 4 if hi <= 1 else 2)}
+                )
     return pd.DataFrame(rows)
 
 
 def target_overrides() -> pd.DataFrame:
     """A small `targets` file: local targets that override the default registry."""
-    return pd.DataFrame([
-        {"kpi_code": "in_county_visit_rate", "org_level": "county", "org_id": "411025", "period_type": None,
-         "year_from": 2021, "year_to": None, "target": 0.92, "band": 0.03, "policy_ref": "襄城县医共体建设考核细则 (示例)"},
-        {"kpi_code": "primary_care_visit_share", "org_level": "county", "org_id": "411081", "period_type": "month",
-         "year_from": 2020, "year_to": 2021, "target": 0.62, "band": None, "policy_ref": "禹州市医共体考核方案 (示例)"},
-        {"kpi_code": "complaint_timely_closure", "org_level": "city", "org_id": None, "period_type": None,
-         "year_from": 2021, "year_to": None, "target": 0.97, "band": 0.02, "policy_ref": "许昌市卫健委 (示例)"},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "kpi_code": "in_county_visit_rate",
+                "org_level": "county",
+                "org_id": "411025",
+                "period_type": None,
+                "year_from": 2021,
+                "year_to": None,
+                "target": 0.92,
+                "band": 0.03,
+                "policy_ref": "襄城县医共体建设考核细则 (示例)",
+            },
+            {
+                "kpi_code": "primary_care_visit_share",
+                "org_level": "county",
+                "org_id": "411081",
+                "period_type": "month",
+                "year_from": 2020,
+                "year_to": 2021,
+                "target": 0.62,
+                "band": None,
+                "policy_ref": "禹州市医共体考核方案 (示例)",
+            },
+            {
+                "kpi_code": "complaint_timely_closure",
+                "org_level": "city",
+                "org_id": None,
+                "period_type": None,
+                "year_from": 2021,
+                "year_to": None,
+                "target": 0.97,
+                "band": 0.02,
+                "policy_ref": "许昌市卫健委 (示例)",
+            },
+        ]
+    )

@@ -53,7 +53,9 @@ COUNTY_HOSPITALS = [  # suffix, grade;禹州市 and 建安区 get a second peopl
     ("妇幼保健院", "2B"),
 ]
 
-SURNAMES = list("张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文")
+SURNAMES = list(
+    "张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
 VILLAGE_SUFFIX = list("庄营寨楼岗桥店集屯湾洼沟村园铺湖")
 STREET_STATION = ["东", "西", "南", "北", "中", "新华", "建设", "光明", "和平", "幸福", "文化", "胜利", "育才", "劳动"]
 
@@ -98,7 +100,9 @@ def build_city(seed: int, scale: float) -> City:
         w = rng.gamma(4.0, 1.0, len(ts)) * np.array([1.6 if t.is_street else 1.0 for t in ts])
         pop = np.round(total * w / w.sum()).astype(int)
         for t, p in zip(ts, pop, strict=True):
-            rows.append({"code": t.code, "name": t.name, "county_code": county, "residents": int(p), "street": t.is_street})
+            rows.append(
+                {"code": t.code, "name": t.name, "county_code": county, "residents": int(p), "street": t.is_street}
+            )
     townships = pd.DataFrame(rows)
 
     # -- regions -----------------------------------------------------------------------
@@ -134,9 +138,29 @@ def build_city(seed: int, scale: float) -> City:
     seat = {c: townships[(townships.county_code == c)].code.iloc[0] for c in counties}
     for i, (name, grade, county) in enumerate(CITY_HOSPITALS, 1):
         add(f"H411000{i:03d}", name, county, seat[county], "city", grade, "public", opened=opened(1950, 1990))
-    add("G411000001", "许昌市疾病预防控制中心", "411002", None, "public_health", None, "public", opened=opened(1955, 1985))
-    add("G411000002", "许昌市卫生计生监督局", "411002", None, "public_health", None, "public", opened=opened(2000, 2010))
-    add("G411000003", "许昌市紧急医疗救援中心", "411002", None, "public_health", None, "public", opened=opened(2000, 2012))
+    add(
+        "G411000001",
+        "许昌市疾病预防控制中心",
+        "411002",
+        None,
+        "public_health",
+        None,
+        "public",
+        opened=opened(1955, 1985),
+    )
+    add(
+        "G411000002", "许昌市卫生计生监督局", "411002", None, "public_health", None, "public", opened=opened(2000, 2010)
+    )
+    add(
+        "G411000003",
+        "许昌市紧急医疗救援中心",
+        "411002",
+        None,
+        "public_health",
+        None,
+        "public",
+        opened=opened(2000, 2012),
+    )
 
     county_hosp: dict[str, list[str]] = {}
     for county, cname in counties.items():
@@ -154,9 +178,26 @@ def build_city(seed: int, scale: float) -> City:
             add(fid, f"{cname}{suffix}", county, seat[county], "county", g, "public", opened=opened(1950, 1995))
             ids.append(fid)
         county_hosp[county] = ids
-        add(f"G{county}001", f"{cname}疾病预防控制中心", county, None, "public_health", None, "public", opened=opened(1955, 1990))
-        add(f"G{county}002", f"{cname}卫生健康委员会卫生监督所", county, None, "public_health", None, "public",
-            opened=opened(2000, 2012))
+        add(
+            f"G{county}001",
+            f"{cname}疾病预防控制中心",
+            county,
+            None,
+            "public_health",
+            None,
+            "public",
+            opened=opened(1955, 1990),
+        )
+        add(
+            f"G{county}002",
+            f"{cname}卫生健康委员会卫生监督所",
+            county,
+            None,
+            "public_health",
+            None,
+            "public",
+            opened=opened(2000, 2012),
+        )
 
     # township centres and village clinics
     centre_of: dict[str, str] = {}
@@ -164,8 +205,16 @@ def build_city(seed: int, scale: float) -> City:
         cid = f"W{t.code}"
         centre_of[t.code] = cid
         cname = f"{geo.counties()[t.county_code]}{t.name}社区卫生服务中心" if t.street else f"{t.name}卫生院"
-        add(cid, cname, t.county_code, t.code, "township", "1" if rng.random() < 0.6 else None, "public",
-            opened=opened(1958, 2010))
+        add(
+            cid,
+            cname,
+            t.county_code,
+            t.code,
+            "township",
+            "1" if rng.random() < 0.6 else None,
+            "public",
+            opened=opened(1958, 2010),
+        )
     for t in townships.itertuples():
         base = 12 if t.street else 31
         n_v = max(1, int(round(base * vf * rng.uniform(0.75, 1.25))))
@@ -182,9 +231,18 @@ def build_city(seed: int, scale: float) -> City:
                         break
                 vname = f"{t.name}{stem}村卫生室"
             keep_tw = rng.random() < 0.3  # township_code often empty: inherited from the parent
-            add(f"V{t.code}{j:03d}", vname, t.county_code, t.code if keep_tw else None, "village", None,
-                "public" if rng.random() < 0.85 else "private", parent=centre_of[t.code], opened=opened(1970, 2015),
-                eff=t.code)
+            add(
+                f"V{t.code}{j:03d}",
+                vname,
+                t.county_code,
+                t.code if keep_tw else None,
+                "village",
+                None,
+                "public" if rng.random() < 0.85 else "private",
+                parent=centre_of[t.code],
+                opened=opened(1970, 2015),
+                eff=t.code,
+            )
 
     # private clinics
     for county in counties:
@@ -245,15 +303,31 @@ def build_city(seed: int, scale: float) -> City:
             members = [centre_of[tw]] + (vill if county in EXPLICIT_VILLAGE_MEMBERSHIP else [])
             if tw == mover:
                 for fid in members:
-                    mem_rows.append({"facility_id": fid, "community_id": assign[tw], "valid_from": est,
-                                     "valid_to": mdate - dt.timedelta(days=1)})
-                    mem_rows.append({"facility_id": fid, "community_id": ids[k_to], "valid_from": mdate, "valid_to": None})
-                cat_rows.append({"township_code": tw, "community_id": assign[tw], "valid_from": est,
-                                 "valid_to": mdate - dt.timedelta(days=1)})
+                    mem_rows.append(
+                        {
+                            "facility_id": fid,
+                            "community_id": assign[tw],
+                            "valid_from": est,
+                            "valid_to": mdate - dt.timedelta(days=1),
+                        }
+                    )
+                    mem_rows.append(
+                        {"facility_id": fid, "community_id": ids[k_to], "valid_from": mdate, "valid_to": None}
+                    )
+                cat_rows.append(
+                    {
+                        "township_code": tw,
+                        "community_id": assign[tw],
+                        "valid_from": est,
+                        "valid_to": mdate - dt.timedelta(days=1),
+                    }
+                )
                 cat_rows.append({"township_code": tw, "community_id": ids[k_to], "valid_from": mdate, "valid_to": None})
             else:
                 for fid in members:
-                    mem_rows.append({"facility_id": fid, "community_id": assign[tw], "valid_from": est, "valid_to": None})
+                    mem_rows.append(
+                        {"facility_id": fid, "community_id": assign[tw], "valid_from": est, "valid_to": None}
+                    )
                 cat_rows.append({"township_code": tw, "community_id": assign[tw], "valid_from": est, "valid_to": None})
     communities = pd.DataFrame(comm_rows).sort_values("community_id", ignore_index=True)
     memberships = pd.DataFrame(mem_rows)

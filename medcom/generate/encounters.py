@@ -30,8 +30,14 @@ RATE_PER_PERSON_MONTH = 0.455  # 2M a month for 4.4M people
 
 # facility categories
 CITY, COUNTY, TOWNSHIP, VILLAGE, CLINIC, PUBLIC_HEALTH, OUTSIDE = range(7)
-TIER_CAT = {"city": CITY, "county": COUNTY, "township": TOWNSHIP, "village": VILLAGE, "clinic": CLINIC,
-            "public_health": PUBLIC_HEALTH}
+TIER_CAT = {
+    "city": CITY,
+    "county": COUNTY,
+    "township": TOWNSHIP,
+    "village": VILLAGE,
+    "clinic": CLINIC,
+    "public_health": PUBLIC_HEALTH,
+}
 
 # hospitals outside the city (not in the registry); county None = unknown place
 OUTSIDE_FACILITIES = [
@@ -59,9 +65,38 @@ FUND_RATIO = {  # resident scheme; employees +0.12
 TYPES = np.array(["outpatient", "emergency", "inpatient"], dtype=object)
 REFERRALS = ["none", "up", "down"]
 SCHEMES = ["resident", "employee", "self_pay"]
-DIAGNOSES = ["J06.9", "I10", "E11.9", "K29.7", "J20.9", "M54.5", "I63.9", "I25.1", "J18.9", "N39.0", "K80.2",
-             "O80", "S52.5", "R50.9", "A09", "J44.1", "C34.9", "K35.8", "H10.9", "L30.9", "Z00.0", "B34.9",
-             "I50.9", "E78.5", "M17.9", "N18.9", "F32.9", "G43.9", "R10.4", "Z34.9"]
+DIAGNOSES = [
+    "J06.9",
+    "I10",
+    "E11.9",
+    "K29.7",
+    "J20.9",
+    "M54.5",
+    "I63.9",
+    "I25.1",
+    "J18.9",
+    "N39.0",
+    "K80.2",
+    "O80",
+    "S52.5",
+    "R50.9",
+    "A09",
+    "J44.1",
+    "C34.9",
+    "K35.8",
+    "H10.9",
+    "L30.9",
+    "Z00.0",
+    "B34.9",
+    "I50.9",
+    "E78.5",
+    "M17.9",
+    "N18.9",
+    "F32.9",
+    "G43.9",
+    "R10.4",
+    "Z34.9",
+]
 DIAG_P = np.array([18, 14, 9, 6, 6, 5, 3, 4, 4, 3, 1, 1, 1, 3, 2, 2, 1, 1, 2, 2, 4, 2, 1, 2, 2, 1, 1, 1, 2, 1], float)
 DIAG_P /= DIAG_P.sum()
 
@@ -190,8 +225,12 @@ class EncounterModel:
         day = (np.arange(n) // 1000 * 7919 + 131 * order) % 29_000  # distinct (birthday, seq) per person
         birth = np.datetime64("1940-01-01") + day.astype("timedelta64[D]")
         bm = birth.astype("datetime64[M]")
-        yyyymmdd = ((birth.astype("datetime64[Y]").astype(np.int64) + 1970) * 10000
-                    + (bm.astype(np.int64) % 12 + 1) * 100 + (birth - bm).astype(np.int64) + 1)
+        yyyymmdd = (
+            (birth.astype("datetime64[Y]").astype(np.int64) + 1970) * 10000
+            + (bm.astype(np.int64) % 12 + 1) * 100
+            + (birth - bm).astype(np.int64)
+            + 1
+        )
         seq = np.arange(n) % 1000
         id18 = resident_ids(area, yyyymmdd, seq)
         id15 = old_resident_ids(area, yyyymmdd % 1_000_000, seq)
@@ -281,7 +320,9 @@ class EncounterModel:
                 rows = in_rows[sel]
                 if c == VILLAGE:
                     t = rows_tw[sel]
-                    fac[rows] = self.vill_list[self.vill_start[t] + (rng.random(len(sel)) * self.vill_count[t]).astype(np.int64)]
+                    fac[rows] = self.vill_list[
+                        self.vill_start[t] + (rng.random(len(sel)) * self.vill_count[t]).astype(np.int64)
+                    ]
                 elif c == TOWNSHIP:
                     own = self.centre[rows_tw[sel]]
                     other = lists["centres"][_pick(rng, len(sel), len(lists["centres"]))]
@@ -313,7 +354,7 @@ class EncounterModel:
         hosp = (fcat == COUNTY) | (fcat == CITY) | (fcat == OUTSIDE)
         prim_f = (fcat == TOWNSHIP) | (fcat == VILLAGE)
         p_up = np.where(hosp, np.where(inp, 0.12, 0.02), 0.0)
-        down_f = (prm.down if prm else 1.0) * 1.12 ** years
+        down_f = (prm.down if prm else 1.0) * 1.12**years
         p_down = np.where(prim_f, np.where(inp, 0.10, 0.015) * down_f, 0.0)
         referral = np.where(r < p_up, 1, np.where(r < p_up + p_down, 2, 0)).astype(np.int8)
         ref_arr = pc.take(pa.array(REFERRALS), pa.array(referral))

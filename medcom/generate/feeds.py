@@ -35,8 +35,13 @@ ZH_BOM = Style(encoding="utf-8-sig", headers="zh")
 
 STYLES = {
     "regions": UTF8_EN,
-    "facilities": Style(fmt="xlsx", headers="zh", labels="zh", dates="excel",
-                        title_rows=("许昌市医疗卫生机构名录", "数据来源：许昌市卫生健康委员会 医疗机构登记系统")),
+    "facilities": Style(
+        fmt="xlsx",
+        headers="zh",
+        labels="zh",
+        dates="excel",
+        title_rows=("许昌市医疗卫生机构名录", "数据来源：许昌市卫生健康委员会 医疗机构登记系统"),
+    ),
     "communities": ZH_GBK,
     "memberships": Style(encoding="utf-8-sig", headers="zh", dates="slash"),
     "catchments": Style(dates="compact"),
@@ -88,15 +93,41 @@ def write_registry(out: Path, city: City, progress: Progress) -> None:
     fac.loc[street & (fac.tier == "township"), "tier"] = "社区卫生服务中心"
     fac.loc[street & (fac.tier == "village"), "tier"] = "社区卫生服务站"
     fac.loc[(fac.tier == "clinic") & fac.name.str.endswith("诊所"), "tier"] = "诊所"
-    w(out / "facilities" / "facilities_registry.xlsx", to_arrow(fac, "facilities"), "facilities",
-      STYLES["facilities"], progress)
-    w(out / "communities" / "communities.csv", to_arrow(city.communities, "communities"), "communities",
-      STYLES["communities"], progress)
-    w(out / "memberships" / "memberships.csv", to_arrow(city.memberships, "memberships"), "memberships",
-      STYLES["memberships"], progress)
-    w(out / "catchments" / "catchments.csv", to_arrow(city.catchments, "catchments"), "catchments",
-      STYLES["catchments"], progress)
-    w(out / "targets_overrides.csv", to_arrow(act.target_overrides(), "targets"), "targets", STYLES["targets"], progress)
+    w(
+        out / "facilities" / "facilities_registry.xlsx",
+        to_arrow(fac, "facilities"),
+        "facilities",
+        STYLES["facilities"],
+        progress,
+    )
+    w(
+        out / "communities" / "communities.csv",
+        to_arrow(city.communities, "communities"),
+        "communities",
+        STYLES["communities"],
+        progress,
+    )
+    w(
+        out / "memberships" / "memberships.csv",
+        to_arrow(city.memberships, "memberships"),
+        "memberships",
+        STYLES["memberships"],
+        progress,
+    )
+    w(
+        out / "catchments" / "catchments.csv",
+        to_arrow(city.catchments, "catchments"),
+        "catchments",
+        STYLES["catchments"],
+        progress,
+    )
+    w(
+        out / "targets_overrides.csv",
+        to_arrow(act.target_overrides(), "targets"),
+        "targets",
+        STYLES["targets"],
+        progress,
+    )
 
 
 def write_city(out: Path, *, start: str, months: int, scale: float, seed: int, quiet: bool = False) -> dict:
@@ -115,10 +146,20 @@ def write_city(out: Path, *, start: str, months: int, scale: float, seed: int, q
 
     pop = act.population(city, years, scale, seed)
     for y in years:
-        w(out / "population" / f"population_{y}.xlsx", to_arrow(pop[pop.year == y], "population"), "population",
-          STYLES["population"], progress)
-        w(out / "phs_weights" / f"phs_weights_{y}.csv", to_arrow(act.phs_weights([y]), "phs_weights"), "phs_weights",
-          STYLES["phs_weights"], progress)
+        w(
+            out / "population" / f"population_{y}.xlsx",
+            to_arrow(pop[pop.year == y], "population"),
+            "population",
+            STYLES["population"],
+            progress,
+        )
+        w(
+            out / "phs_weights" / f"phs_weights_{y}.csv",
+            to_arrow(act.phs_weights([y]), "phs_weights"),
+            "phs_weights",
+            STYLES["phs_weights"],
+            progress,
+        )
 
     # encounters: one file per insured county × month, streamed in chunks
     model = EncounterModel(city, seed, scale)
@@ -128,18 +169,38 @@ def write_city(out: Path, *, start: str, months: int, scale: float, seed: int, q
     for i, ym in enumerate(ms):
         col = np.zeros(len(model.tw_codes))
         for county in model.counties():
-            enc_rows += w(encounter_path(out, ym, county), model.month_chunks(county, ym, col), "encounters",
-                          encounter_style(county), progress)
+            enc_rows += w(
+                encounter_path(out, ym, county),
+                model.month_chunks(county, ym, col),
+                "encounters",
+                encounter_style(county),
+                progress,
+            )
         tally[:, i] = col
 
         services, funds = act.phs_month(city, ym, scale, seed)
         st = STYLES["phs_services_2020"] if ym < "2021" else STYLES["phs_services"]
-        w(out / "phs_services" / f"phs_services_{ym}.csv", to_arrow(services, "phs_services"), "phs_services", st,
-          progress)
-        w(out / "phs_funds" / f"phs_funds_{ym}.csv", to_arrow(funds, "phs_funds"), "phs_funds", STYLES["phs_funds"],
-          progress)
-        w(out / "workforce" / f"workforce_{ym}.csv", to_arrow(act.workforce_month(city, ym, seed), "workforce"),
-          "workforce", STYLES["workforce"], progress)
+        w(
+            out / "phs_services" / f"phs_services_{ym}.csv",
+            to_arrow(services, "phs_services"),
+            "phs_services",
+            st,
+            progress,
+        )
+        w(
+            out / "phs_funds" / f"phs_funds_{ym}.csv",
+            to_arrow(funds, "phs_funds"),
+            "phs_funds",
+            STYLES["phs_funds"],
+            progress,
+        )
+        w(
+            out / "workforce" / f"workforce_{ym}.csv",
+            to_arrow(act.workforce_month(city, ym, seed), "workforce"),
+            "workforce",
+            STYLES["workforce"],
+            progress,
+        )
 
     budgets = act.fund_budgets(city, ms, tally, tw_index, pop, seed)
     prepay = act.fund_prepayments(city, ms, budgets, seed)
@@ -150,20 +211,38 @@ def write_city(out: Path, *, start: str, months: int, scale: float, seed: int, q
         _by_year(out, "fund_budgets", f"fund_budgets_{y}.xlsx", budgets, budgets.year == y, progress)
         _by_year(out, "fund_prepayments", f"fund_prepayments_{y}.csv", prepay, prepay.month.str[:4] == str(y), progress)
         _by_year(out, "inspections", f"inspections_{y}.csv", insp, insp.planned_month.str[:4] == str(y), progress)
-        _by_year(out, "penalties", f"penalties_{y}.csv", pen,
-                 pen.decided_date.apply(lambda d, y=y: d.year == y), progress)
-        _by_year(out, "complaints", f"complaints_{y}.csv", comp,
-                 comp.received_date.apply(lambda d, y=y: d.year == y), progress)
+        _by_year(
+            out, "penalties", f"penalties_{y}.csv", pen, pen.decided_date.apply(lambda d, y=y: d.year == y), progress
+        )
+        _by_year(
+            out,
+            "complaints",
+            f"complaints_{y}.csv",
+            comp,
+            comp.received_date.apply(lambda d, y=y: d.year == y),
+            progress,
+        )
         ri = act.reported_indicators(city, years, seed)
         _by_year(out, "reported_indicators", f"reported_indicators_{y}.xlsx", ri, ri.year == y, progress)
-    w(out / "supervision_agencies" / "supervision_agencies.csv",
-      to_arrow(act.supervision_agencies(city, years, seed), "supervision_agencies"), "supervision_agencies",
-      STYLES["supervision_agencies"], progress)
+    w(
+        out / "supervision_agencies" / "supervision_agencies.csv",
+        to_arrow(act.supervision_agencies(city, years, seed), "supervision_agencies"),
+        "supervision_agencies",
+        STYLES["supervision_agencies"],
+        progress,
+    )
 
     summary = {
-        "city": geo.CITY_CODE, "start": ms[0], "months": len(ms), "scale": scale, "seed": seed,
-        "facilities": len(city.facilities), "communities": len(city.communities), "encounters": enc_rows,
-        "files": progress.files, "rows": progress.rows,
+        "city": geo.CITY_CODE,
+        "start": ms[0],
+        "months": len(ms),
+        "scale": scale,
+        "seed": seed,
+        "facilities": len(city.facilities),
+        "communities": len(city.communities),
+        "encounters": enc_rows,
+        "files": progress.files,
+        "rows": progress.rows,
     }
     progress.note(f"done: {progress.files} files, {progress.rows:,} rows ({enc_rows:,} encounters)")
     return summary

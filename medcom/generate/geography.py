@@ -53,7 +53,9 @@ def _read(name: str) -> list[dict[str, str]]:
 
 def counties() -> dict[str, str]:
     """{county_code: name} of the generated city (411071 left out)."""
-    return {r["county_code"]: r["name"] for r in _read("xuchang-counties.csv") if r["county_code"] not in EXCLUDED_COUNTIES}
+    return {
+        r["county_code"]: r["name"] for r in _read("xuchang-counties.csv") if r["county_code"] not in EXCLUDED_COUNTIES
+    }
 
 
 def townships() -> list[Township]:

@@ -19,8 +19,7 @@ def digit_strings(values: np.ndarray, width: int, prefix: str = "") -> pa.Array:
 
 def resident_ids(area: np.ndarray, birth_yyyymmdd: np.ndarray, seq: np.ndarray) -> pa.Array:
     """18-digit resident ID numbers (GB 11643 layout with a valid check character)."""
-    body = (np.asarray(area, np.int64) * 10**11 + np.asarray(birth_yyyymmdd, np.int64) * 1000
-            + np.asarray(seq, np.int64))
+    body = np.asarray(area, np.int64) * 10**11 + np.asarray(birth_yyyymmdd, np.int64) * 1000 + np.asarray(seq, np.int64)
     text = digit_strings(body, 17)
     n = len(text)
     digits = np.frombuffer(text.buffers()[2], dtype=np.uint8)[: n * 17].reshape(n, 17).astype(np.int32) - 48

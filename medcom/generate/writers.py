@@ -178,8 +178,9 @@ def _csv_bytes(table: pa.Table, header: bool) -> bytes:
 
 
 # ---------------------------------------------------------------------------- writers
-def write_feed(path: Path, chunks: pa.Table | Iterable[pa.Table], feed: str, style: Style,
-               progress: Progress | None = None) -> int:
+def write_feed(
+    path: Path, chunks: pa.Table | Iterable[pa.Table], feed: str, style: Style, progress: Progress | None = None
+) -> int:
     """Write one file; `chunks` is a table or an iterable of tables (streamed). Returns rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(chunks, pa.Table):
@@ -236,8 +237,9 @@ def _write_xlsx(path: Path, chunks: Iterable[pa.Table], feed: str, style: Style)
 
     table = pa.concat_tables(list(chunks))
     f = load_contract().feeds[feed]
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     wb.set_properties({"created": FIXED_TIME, "author": "medcom generator"})
     ws = wb.add_worksheet(f.title_zh[:31])
     bold = wb.add_format({"bold": True})
@@ -251,8 +253,9 @@ def _write_xlsx(path: Path, chunks: Iterable[pa.Table], feed: str, style: Style)
             ws.write_string(r, 0, title, bold)
         r += 1
     excel_dates = style.dates == "excel"
-    prepared = prepare(table, feed, style if not excel_dates else Style(**{**style.__dict__, "dates": "iso"}),
-                       for_parquet=excel_dates)
+    prepared = prepare(
+        table, feed, style if not excel_dates else Style(**{**style.__dict__, "dates": "iso"}), for_parquet=excel_dates
+    )
     for j, name in enumerate(prepared.column_names):
         ws.write_string(r, j, name, bold)
     r += 1
