@@ -134,22 +134,41 @@ def _rule_checks(feed: str, rule: str) -> list[Check]:
         "region_level_matches_code": [
             ck(
                 "",
-                "level does not match the length of region_code (6 digits for city and county, 9 for township)",
-                "(level IN ('city', 'county') AND length(region_code) <> 6) OR (level = 'township' AND length(region_code) <> 9)",
+                "level does not match the length of region_code (6 digits for province, city and county, 9 for township)",
+                "(level IN ('province', 'city', 'county') AND length(region_code) <> 6) "
+                "OR (level = 'township' AND length(region_code) <> 9)",
                 ("level", "region_code"),
-            )
+            ),
+            ck(
+                "province_code",
+                "region_code: '{value}' is not a province code (6 digits ending in 0000)",
+                "level = 'province' AND length(region_code) = 6 AND right(region_code, 4) <> '0000'",
+                ("region_code",),
+            ),
+            ck(
+                "city_code",
+                "region_code: '{value}' is not a city code of a province (6 digits ending in 00)",
+                "level = 'city' AND _province_count > 0 AND length(region_code) = 6 AND right(region_code, 2) <> '00'",
+                ("region_code",),
+            ),
         ],
         "region_parent_exists": [
             ck(
+                "province_parent",
+                "parent_code: the province must have an empty parent_code",
+                "level = 'province' AND parent_code__src IS NOT NULL",
+                ("parent_code",),
+            ),
+            ck(
                 "city_parent",
                 "parent_code: the city must have an empty parent_code",
-                "level = 'city' AND parent_code__src IS NOT NULL",
+                "level = 'city' AND _province_count = 0 AND parent_code__src IS NOT NULL",
                 ("parent_code",),
             ),
             ck(
                 "required",
                 "parent_code: value is required",
-                "level <> 'city' AND parent_code__src IS NULL",
+                "parent_code__src IS NULL AND (level NOT IN ('province', 'city') OR (level = 'city' AND _province_count > 0))",
                 ("parent_code",),
             ),
             ck(
@@ -163,18 +182,39 @@ def _rule_checks(feed: str, rule: str) -> list[Check]:
             ck(
                 "",
                 "exactly one region of level city is required",
-                "_city_count = 0 OR (_city_count > 1 AND level = 'city')",
+                "_province_count = 0 AND (_city_count = 0 OR (_city_count > 1 AND level = 'city'))",
                 ("level",),
             )
         ],
+        "region_single_province": [
+            ck(
+                "",
+                "a second province: one warehouse holds at most one region of level province",
+                "_province_count > 1 AND level = 'province'",
+                ("level",),
+            ),
+            ck(
+                "has_city",
+                "the province has no city: at least one region of level city is required",
+                "_province_count = 1 AND _city_count = 0 AND level = 'province'",
+                ("level",),
+            ),
+        ],
         "region_in_city": [
+            ck(
+                "city_in_province",
+                "region_code: city '{value}' is outside the province",
+                "level = 'city' AND _parent_level IS NOT NULL "
+                "AND (_parent_level <> 'province' OR left(region_code, 2) <> left(parent_code, 2))",
+                ("region_code", "parent_code"),
+            ),
             ck(
                 "",
                 "region_code: '{value}' is not inside its parent region",
                 "(level = 'county' AND _parent_level IS NOT NULL AND (_parent_level <> 'city' OR left(region_code, 4) <> left(parent_code, 4))) "
                 "OR (level = 'township' AND _parent_level IS NOT NULL AND (_parent_level <> 'county' OR left(region_code, 6) <> parent_code))",
                 ("region_code", "parent_code"),
-            )
+            ),
         ],
         # facilities
         "facility_township_in_county": [
@@ -311,7 +351,7 @@ def _rule_checks(feed: str, rule: str) -> list[Check]:
             ck(
                 "unknown_in_city",
                 "facility_county_code is inside the city but the facility is not in the registry",
-                "NOT _fac_known AND facility_county_code IS NOT NULL AND left(facility_county_code, 4) = _city4",
+                "NOT _fac_known AND facility_county_code IS NOT NULL AND list_contains(_city4, left(facility_county_code, 4))",
                 ("facility_county_code", "facility_id"),
             ),
         ],

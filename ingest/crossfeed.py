@@ -2,7 +2,8 @@
 
 `copy_refs(con, wh, scratch)` copies the warehouse's current reference rows into the
 scratch catalog (`ref_regions`, `ref_facilities`, `ref_communities`, `ref_kpis`) and
-derives `ref_city`, `ref_counties`, `ref_townships`.
+derives `ref_province` (empty without a province), `ref_city` (the city, or every city of the
+province), `ref_counties` (counties of any of those cities), `ref_townships`.
 
 `enrich(con, feed)` adds helper columns to table `typed` (all prefixed with `_`):
 `_fac_known`, `_fac_county`, `_comm_county`, `_ref_bad__<col>` (cross-feed references),
@@ -71,12 +72,17 @@ def copy_refs(con: duckdb.DuckDBPyConnection, wh: str, scratch: str) -> None:
     if kpis:
         con.executemany(f"INSERT INTO {into}ref_kpis VALUES (?, ?, ?, ?)", kpis)
     con.execute(f"{create} {into}ref_kpis_status AS SELECT {'true' if kpis is not None else 'false'} AS present")
+    # The accepted regions snapshot holds one city, or one province and its cities (feeds.md
+    # "Codes"); a county belongs to the city whose first 4 digits it shares.
+    con.execute(
+        f"{create} {into}ref_province AS SELECT region_code AS code FROM {into}ref_regions WHERE level = 'province'"
+    )
     con.execute(f"{create} {into}ref_city AS SELECT region_code AS code FROM {into}ref_regions WHERE level = 'city'")
     con.execute(
         f"""{create} {into}ref_counties AS
-        SELECT r.region_code AS code FROM {into}ref_regions r JOIN {into}ref_city c
+        SELECT r.region_code AS code, c.code AS city FROM {into}ref_regions r JOIN {into}ref_city c
           ON r.parent_code = c.code AND left(r.region_code, 4) = left(c.code, 4)
-        WHERE r.level = 'county' AND (SELECT count(*) FROM {into}ref_city) = 1"""
+        WHERE r.level = 'county'"""
     )
     con.execute(
         f"""{create} {into}ref_townships AS
@@ -89,7 +95,7 @@ def copy_refs(con: duckdb.DuckDBPyConnection, wh: str, scratch: str) -> None:
 _FAC = "(SELECT facility_id, any_value(county_code) AS county_code, any_value(tier) AS tier FROM ref_facilities GROUP BY facility_id)"
 _COMM = "(SELECT community_id, any_value(county_code) AS county_code FROM ref_communities GROUP BY community_id)"
 _OPEN_DATE = "DATE '9999-12-31'"
-_CITY4 = "(SELECT left(min(code), 4) FROM ref_city)"
+_CITY4 = "(SELECT list(DISTINCT left(code, 4) ORDER BY left(code, 4)) FROM ref_city)"
 
 
 # The codes a `ref:` of the contract allows, as subqueries over the ref_* tables.
@@ -98,7 +104,7 @@ _REF_SETS = {
     "community": ("SELECT community_id FROM ref_communities",),
     "county_of_city": ("SELECT code FROM ref_counties",),
     "township_of_city": ("SELECT code FROM ref_townships",),
-    "county_or_city": ("SELECT code FROM ref_counties", "SELECT code FROM ref_city"),
+    "county_or_city": ("SELECT code FROM ref_counties", "SELECT code FROM ref_city", "SELECT code FROM ref_province"),
     "kpi_scored": ("SELECT code FROM ref_kpis WHERE direction <> 'none'",),
     "kpi_family_e": ("SELECT code FROM ref_kpis WHERE family = 'E'",),
 }
@@ -161,6 +167,7 @@ def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
         sel += [
             "pr.plevel AS _parent_level",
             "(SELECT count(*) FROM peers WHERE level = 'city') AS _city_count",
+            "(SELECT count(*) FROM peers WHERE level = 'province') AS _province_count",
         ]
     if feed_name == "facilities":
         joins.append(
@@ -223,8 +230,10 @@ def enrich(con: duckdb.DuckDBPyConnection, feed_name: str, base_sql: str | None 
             con.execute("CREATE OR REPLACE TABLE self_idx AS SELECT 0 AS i")
     sel, joins = helper_columns(feed_name)
     if feed_name == "encounters":  # a constant: computed once, not per row
-        city4 = con.execute(f"SELECT {_CITY4}").fetchone()[0]
-        sel = [x.replace("{city4}", "CAST(NULL AS VARCHAR)" if city4 is None else f"'{city4}'") for x in sel]
+        # the first 4 digits of the city, or of every city of the province ("inside the city")
+        city4 = con.execute(f"SELECT {_CITY4}").fetchone()[0] or []
+        lit = "[" + ", ".join(f"'{c}'" for c in city4 if c.isdigit()) + "]::VARCHAR[]"
+        sel = [x.replace("{city4}", lit) for x in sel]
     base = f"({base_sql})" if base_sql else "typed"
     inner = "SELECT t.*" + "".join(", " + x for x in sel) + f" FROM {base} t " + " ".join(joins)
     cov = coverage_sql(feed_name)
