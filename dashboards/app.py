@@ -1,49 +1,69 @@
-"""The Dash application: `create_app(scope)` builds it, `serve(host, port)` runs it (`medcom serve`).
+"""The Dash application: `create_app()` builds it (once per process), `serve(host, port)` runs it.
 
-Routing is one server-side callback on the URL (path + query string), so every view — page,
-month, period type, drill-down org, language — is a shareable, reloadable URL. Pages are plain
-functions of (Queries, params, lang); each request opens the current published snapshot afresh,
-so a new `medcom build` shows up without a restart.
+Pages are Dash Pages: every module of `dashboards/pages/` registers itself (`dash.register_page`)
+with its layout and callbacks beside it — see `dashboards.frame` for how to add one. The URL
+(path + query string) is the whole state of a view, so every view is a shareable, reloadable
+URL. Each request opens the current published snapshot afresh (a new `medcom build` shows up
+without a restart), in the request's scope (`dashboards.frame.current_scope`).
+
+`render(pathname, search, scope)` is the router as a plain function (header + page body), for tests
+and tools; the running app goes through Dash Pages' own router to the same page functions.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from urllib.parse import urlencode
 
 import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request
 
+from access.scope import Scope
+from dashboards import frame
 from dashboards.components import href, params
+from dashboards.export import export_scorecard
+from dashboards.frame import update_search
 from dashboards.i18n import norm_lang, t
-from dashboards.queries import NoWarehouse, Queries, Scope, parse_month
+from dashboards.queries import NoWarehouse, Queries, parse_month
+from dashboards.sql_results import sql_download
 
 log = logging.getLogger("medcom.dashboard")
-ASSETS = Path(__file__).resolve().parent / "assets"
-
-NAV = [
-    ("/", "nav_scorecard"),
-    ("/kpi", "nav_kpi"),
-    ("/fund", "nav_fund"),
-    ("/supervision", "nav_supervision"),
-    ("/quality", "nav_quality"),
-    ("/sql", "nav_sql"),
-]
-# query parameters that survive when moving between pages
-CARRY = ("lang", "month", "pt")
+HERE = Path(__file__).resolve().parent
+ASSETS = HERE / "assets"
+PAGES = HERE / "pages"
+_APP: Dash | None = None
 
 
-def header(pathname: str, p: dict, lang: str, scope: Scope, scope_name: str | None = None):
-    carry = {k: p[k] for k in CARRY if k in p}
+def nav_pages() -> list[dict]:
+    """Registered pages shown in the top bar, in their `order`."""
+    pages = [pg for pg in dash.page_registry.values() if pg.get("nav", True) and pg["path"] != "/404"]
+    return sorted(pages, key=lambda pg: (pg.get("order") or 0, pg["path"]))
+
+
+def scope_label(scope: Scope, lang: str) -> str:
+    """'查看范围: 襄城县' for a scoped viewer, '' for the whole warehouse."""
+    if scope.is_all:
+        return ""
+    name = scope.code
+    try:
+        with Queries(scope) as q:
+            name = q.name(scope.level, scope.code)
+    except NoWarehouse:
+        pass
+    return f"{t('scope', lang)}: {name}"
+
+
+def header(pathname: str, p: dict, lang: str, scope: Scope):
+    carry = {k: p[k] for k in frame.CARRY if k in p}
     links = []
-    for path, key in NAV:
-        active = (pathname or "/") == path
+    for pg in nav_pages():
+        key = pg["name"]
+        active = (pathname or "/") == pg["path"]
         links.append(
             dcc.Link(
                 t(key, lang),
-                href=href(path, carry),
+                href=href(pg["path"], carry),
                 id=f"nav-{key[4:]}",
                 className="nav-link active" if active else "nav-link",
             )
@@ -66,14 +86,13 @@ def header(pathname: str, p: dict, lang: str, scope: Scope, scope_name: str | No
         ],
         className="lang-switch",
     )
-    scope_txt = f"{t('scope', lang)}: {scope_name or scope.county}" if scope.county else ""
     return html.Div(
         [
             html.Div(
                 [
                     html.Span("医", className="logo"),
                     html.Span(t("app_title", lang), className="brand"),
-                    html.Span(scope_txt, className="scope"),
+                    html.Span(scope_label(scope, lang), className="scope", id="scope-label"),
                 ],
                 className="brand-wrap",
             ),
@@ -84,92 +103,37 @@ def header(pathname: str, p: dict, lang: str, scope: Scope, scope_name: str | No
     )
 
 
-def render(pathname: str | None, search: str | None, scope: Scope | None = None):
-    """(header, page) for a URL — the router, as a plain function."""
-    from dashboards.pages import fund, kpi, quality, scorecard, sql, supervision
+def page_for(path: str) -> dict | None:
+    for pg in dash.page_registry.values():
+        if pg["path"] == path and path != "/404":
+            return pg
+    return None
 
-    scope = scope or Scope()
+
+def render(pathname: str | None, search: str | None, scope: Scope | None = None):
+    """(header, page) for a URL, in `scope` (default: the request's)."""
+    if not any(m.startswith("dashboards.pages.") for m in dash.page_registry):
+        create_app()
+    scope = scope if scope is not None else frame.current_scope()
     p = params(search)
     lang = norm_lang(p.get("lang"))
     path = (pathname or "/").rstrip("/") or "/"
-    pages = {
-        "/": scorecard.layout,
-        "/kpi": kpi.layout,
-        "/fund": fund.layout,
-        "/supervision": supervision.layout,
-        "/quality": quality.layout,
-        "/sql": sql.layout,
-    }
-    page_fn = pages.get(path)
-    if page_fn is None:
+    pg = page_for(path)
+    if pg is None:
         return header(path, p, lang, scope), html.Div("404", className="empty")
-    scope_name = None
-    try:
-        with Queries(scope) as q:
-            page = page_fn(q, p, lang)
-            if scope.county:
-                scope_name = q.name("county", scope.county)
-    except NoWarehouse:
-        page = html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
-    except Exception as exc:  # one bad view must not take the page down: say so, log the detail
-        log.exception("dashboard page %s?%s failed", path, search)
-        page = html.Div(
-            f"{'页面出错' if lang == 'zh' else 'This view failed'}: {type(exc).__name__}: {exc}",
-            className="error",
-            id="page-error",
-        )
-    return header(path, p, lang, scope, scope_name), page
-
-
-def update_search(values: list, ids: list[dict], search: str | None) -> str:
-    """New query string after a control changed (pattern-matching ids {'type': 'qp', 'name': param})."""
-    p = params(search)
-    for v, i in zip(values, ids, strict=False):
-        name = i["name"]
-        if v is None:
-            continue
-        if name == "lo":  # "level:org_id"
-            level, _, org = str(v).partition(":")
-            p["level"], p["org"] = level, org
-        else:
-            p[name] = str(v)
-    new = "?" + urlencode(p)
-    return new
-
-
-def export_scorecard(search: str | None, scope: Scope | None = None) -> dict | None:
-    """dcc.Download payload: the XLSX of the scorecard view in the URL."""
-    from dashboards.export import scorecard_xlsx
-    from dashboards.pages.scorecard import resolve
-
-    p = params(search)
-    lang = norm_lang(p.get("lang"))
-    with Queries(scope or Scope()) as q:
-        org, month, pt = resolve(q, p)
-        if org is None or month is None:
-            return None
-        data = scorecard_xlsx(q, org, month, pt, lang)
-    return dcc.send_bytes(data, f"scorecard_{month:%Y-%m}_{pt}_{org.id}.xlsx")
-
-
-def sql_download(kind: str, sql_text: str) -> dict | None:
-    from dashboards.pages.sql import csv_bytes, to_frame, xlsx_bytes
-    from warehouse.sandbox import QueryRejected
-
-    try:
-        df = to_frame(sql_text)
-    except QueryRejected:
-        return None
-    if kind == "csv":
-        return dcc.send_bytes(csv_bytes(df), "query.csv")
-    return dcc.send_bytes(xlsx_bytes(df), "query.xlsx")
+    return header(path, p, lang, scope), frame.render_view(pg["layout"].content, p, scope)
 
 
 def create_app(scope: Scope | None = None) -> Dash:
-    scope = scope or Scope.from_env()
+    """The process's Dash app (created on first call; Dash Pages keeps one page registry per process)."""
+    global _APP
+    if _APP is not None:
+        return _APP
     app = Dash(
-        __name__,
+        "dashboards",
         title="医共体绩效监测",
+        use_pages=True,
+        pages_folder=str(PAGES),
         assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,
         update_title=None,
@@ -177,23 +141,22 @@ def create_app(scope: Scope | None = None) -> Dash:
     )
     app.layout = html.Div(
         [
-            dcc.Location(id="url", refresh=False),
             html.Div(id="header"),
-            html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=400), className="main"),
+            html.Main(dcc.Loading(dash.page_container, type="circle", delay_show=400), className="main"),
         ]
     )
 
-    @app.callback(
-        Output("header", "children"), Output("page", "children"), Input("url", "pathname"), Input("url", "search")
-    )
-    def _route(pathname, search):
-        return render(pathname, search, scope)
+    @app.callback(Output("header", "children"), Input(frame.LOCATION, "pathname"), Input(frame.LOCATION, "search"))
+    def _header(pathname, search):
+        p = params(search)
+        path = (pathname or "/").rstrip("/") or "/"
+        return header(path, p, norm_lang(p.get("lang")), frame.current_scope())
 
     @app.callback(
-        Output("url", "search"),
+        Output(frame.LOCATION, "search"),
         Input({"type": "qp", "name": ALL}, "value"),
         State({"type": "qp", "name": ALL}, "id"),
-        State("url", "search"),
+        State(frame.LOCATION, "search"),
         prevent_initial_call=True,
     )
     def _controls(values, ids, search):
@@ -202,47 +165,17 @@ def create_app(scope: Scope | None = None) -> Dash:
         new = update_search(values, ids, search)
         return no_update if new == (search or "") else new
 
-    @app.callback(
-        Output("sc-download", "data"), Input("sc-export", "n_clicks"), State("url", "search"), prevent_initial_call=True
-    )
-    def _export(n, search):
-        return export_scorecard(search, scope) if n else no_update
-
-    @app.callback(
-        Output("sql-results", "children"),
-        Output("sql-status", "children"),
-        Input("sql-run", "n_clicks"),
-        State("sql-text", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def _sql(n, text, search):
-        from dashboards.pages.sql import execute
-
-        return execute(text or "", norm_lang(params(search).get("lang")))
-
-    @app.callback(
-        Output("sql-download", "data"),
-        Input("sql-csv", "n_clicks"),
-        Input("sql-xlsx", "n_clicks"),
-        State("sql-text", "value"),
-        prevent_initial_call=True,
-    )
-    def _sql_dl(n_csv, n_xlsx, text):
-        kind = "csv" if ctx.triggered_id == "sql-csv" else "xlsx"
-        return sql_download(kind, text or "") or no_update
-
     server = app.server
 
     @server.route("/report")
     def _report():
         from dashboards.export import report_html
-        from dashboards.pages.scorecard import resolve
+        from dashboards.scorecard import resolve
 
         p = dict(request.args)
         lang = norm_lang(p.get("lang"))
         try:
-            with Queries(scope) as q:
+            with frame.queries() as q:
                 _, month, pt = resolve(q, p)
                 if month is None:
                     return Response(t("no_data_month", lang), mimetype="text/plain; charset=utf-8")
@@ -255,6 +188,7 @@ def create_app(scope: Scope | None = None) -> Dash:
     def _health():
         return Response("ok", mimetype="text/plain")
 
+    _APP = app
     return app
 
 

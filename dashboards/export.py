@@ -16,11 +16,12 @@ from dashboards.components import (
     kpi_name,
     month_label,
     neutralise,
+    params,
     status_label,
 )
-from dashboards.i18n import family_label, t
-from dashboards.pages.scorecard import view
+from dashboards.i18n import family_label, norm_lang, t
 from dashboards.queries import Org, Queries
+from dashboards.scorecard import resolve, view
 
 
 def _sheet_name(org: Org, lang: str, used: set[str]) -> str:
@@ -34,6 +35,20 @@ def _sheet_name(org: Org, lang: str, used: set[str]) -> str:
         i += 1
     used.add(name)
     return name
+
+
+def export_scorecard(search: str | None, scope=None) -> dict | None:
+    """dcc.Download payload: the XLSX of the scorecard view in the URL, in `scope`."""
+    from dash import dcc
+
+    p = params(search)
+    lang = norm_lang(p.get("lang"))
+    with Queries(scope) as q:
+        org, month, pt = resolve(q, p)
+        if org is None or month is None:
+            return None
+        data = scorecard_xlsx(q, org, month, pt, lang)
+    return dcc.send_bytes(data, f"scorecard_{month:%Y-%m}_{pt}_{org.id}.xlsx")
 
 
 def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> bytes:
@@ -172,9 +187,7 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
             for s in STATUS_COLOURS
         )
         + "</div>",
-        '<p class="noprint"><button onclick="window.print()">'
-        + ("打印" if lang == "zh" else "Print")
-        + "</button></p>",
+        '<p class="noprint"><button onclick="window.print()">' + h.escape(t("print", lang)) + "</button></p>",
     ]
     if root is None:
         return "".join(parts) + "</body></html>"

@@ -134,6 +134,33 @@ _L: dict[str, tuple[str, str]] = {
     "scope": ("查看范围", "Scope"),
     "period_note_month": ("当月值（该指标按月统计）", "monthly value (KPI is monthly)"),
     "period_note_year": ("年度值", "annual value"),
+    "view_failed": ("页面出错", "This view failed"),
+    "titled_count": ("{title}（{n}）", "{title} ({n})"),
+    "better_higher": ("≥ 越高越好", "≥ higher is better"),
+    "better_lower": ("≤ 越低越好", "≤ lower is better"),
+    "fund_note": (
+        "预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
+        "县、市合计为有预算医共体之和。",
+        "Projected year-end balance = annual budget − year-to-date spend × 12 / months elapsed (the year at "
+        "the pace so far); positive = surplus, negative = overrun. County and city totals sum the communities "
+        "with a budget.",
+    ),
+    "ten_thousand_yuan": ("万元", "10k yuan"),
+    "received_at": ("接收时间", "Received"),
+    "file": ("文件", "File"),
+    "rows_read": ("读取行数", "Rows read"),
+    "rows_loaded": ("加载行数", "Rows loaded"),
+    "rows_quarantined": ("隔离行数", "Rows quarantined"),
+    "reasons": ("原因", "Reasons"),
+    "reason": ("原因", "Reason"),
+    "late_after_day": ("迟报界限（次月日）", "Late after day"),
+    "whole_year": ("全年", "Year"),
+    "yearly_feeds": ("年度数据项", "Yearly feeds"),
+    "month_n": ("{m}月", "{m:02d}"),
+    "print": ("打印", "Print"),
+    "list_sep": ("、", ", "),
+    "note_month": ("月", "month"),
+    "note_ytd": ("累计", "YTD"),
 }
 
 FAMILIES = {

@@ -94,16 +94,16 @@ def test_quality_and_export_on_the_built_city(city_env):
 def test_county_scope_on_the_built_city(city_env):
     with Queries() as q:
         county = q.children("city", q.root().id)["county"][0]
-    with Queries(Scope(county.id)) as q:
+    with Queries(Scope("county", county.id)) as q:
         assert q.root().id == county.id
         assert not q.in_scope("city", q.city().id)
-    _, page = render("/", "", Scope(county.id))
+    _, page = render("/", "", Scope("county", county.id))
     assert county.name in _json(page)
 
 
 def test_sql_page_callbacks_on_the_built_city(city_env):
     from dashboards.app import sql_download
-    from dashboards.pages.sql import execute
+    from dashboards.sql_results import execute
 
     grid, status = execute("SELECT kpi_code, count(*) AS n FROM marts.kpi_values GROUP BY ALL ORDER BY 1", "zh")
     assert len(grid.rowData) >= 30 and status

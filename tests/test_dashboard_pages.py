@@ -93,7 +93,7 @@ def test_drill_county_community_facility_and_breadcrumbs(dash_home):
 
 
 def test_out_of_scope_org_falls_back_to_root(dash_home):
-    head, page = render("/", "?level=county&org=411081", Scope("411025"))
+    head, page = render("/", "?level=county&org=411081", Scope("county", "411025"))
     text = _json(page)
     assert "禹州市" not in text and "襄城县" in text
     assert "查看范围: 襄城县" in _json(head)
@@ -179,7 +179,7 @@ def test_report_html(dash_home):
 
 
 def test_sql_execute_and_downloads(dash_home):
-    from dashboards.pages.sql import execute
+    from dashboards.sql_results import execute
 
     grid, status = execute("SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county'", "zh")
     assert len(grid.rowData) == 3 and "返回 3 行" in status
@@ -214,7 +214,7 @@ def test_county_scoped_app(dash_home, monkeypatch):
 
 
 def test_many_member_facilities_become_a_list(dash_home, monkeypatch):
-    from dashboards.pages import scorecard
+    from dashboards import scorecard
 
     monkeypatch.setattr(scorecard, "MAX_COLUMNS", 3)
     _, page = render("/", "?level=community&org=C411025A")
@@ -226,7 +226,7 @@ def test_many_member_facilities_become_a_list(dash_home, monkeypatch):
 
 def test_pages_and_sql_sandbox_can_run_concurrently(dash_home):
     """A page holding its connection while the SQL page queries the same snapshot (threaded server)."""
-    from dashboards.pages.sql import execute
+    from dashboards.sql_results import execute
 
     with Queries() as q:
         assert q.months()

@@ -52,7 +52,7 @@ def test_cells_prefer_requested_period_then_kpi_own(dash_home):
 
 
 def test_county_scope_restricts_everything(dash_home):
-    with Queries(Scope("411025")) as q:
+    with Queries(Scope("county", "411025")) as q:
         assert q.root().id == "411025"
         assert not q.in_scope("city", "411000")
         assert not q.in_scope("county", "411081")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 
+import dash
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 from plotly.subplots import make_subplots
 
+from dashboards import frame
 from dashboards.components import fmt_ts, fmt_yuan
 from dashboards.controls import year_control, year_param
 from dashboards.i18n import t
+
+dash.register_page(__name__, path="/fund", name="nav_fund", order=2)
 
 
 def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
@@ -69,7 +73,7 @@ def figure(monthly: pd.DataFrame, lang: str) -> go.Figure:
         plot_bgcolor="#fff",
         font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif"},
     )
-    fig.update_yaxes(title_text="万元" if lang == "zh" else "10k yuan", gridcolor="#e5e8ec")
+    fig.update_yaxes(title_text=t("ten_thousand_yuan", lang), gridcolor="#e5e8ec")
     fig.update_xaxes(tickformat="%m" if lang == "zh" else "%b")
     return fig
 
@@ -131,7 +135,7 @@ def summary_table(s: pd.DataFrame, lang: str):
     )
 
 
-def layout(q, p, lang):
+def content(q, p, lang):
     years = q.fund_years()
     year = year_param(p, years)
     if year is None:
@@ -140,14 +144,7 @@ def layout(q, p, lang):
     s, m = data["summary"], data["monthly"]
     asof = fmt_ts(s.period.max())[:7] if not s.empty else ""
     ctrl = html.Div([year_control(year, years, lang)], className="controls")
-    note = (
-        "预计年末结余 = 年度预分额度 − 年初至今基金支出 × 12 ÷ 已过月数（按目前支出进度外推）；正数为结余，负数为超支。"
-        "县、市合计为有预算医共体之和。"
-        if lang == "zh"
-        else "Projected year-end balance = annual budget − year-to-date spend × 12 / months elapsed (the year at "
-        "the pace so far); positive = surplus, negative = overrun. County and city totals sum the communities "
-        "with a budget."
-    )
+    note = t("fund_note", lang)
     if s.empty:
         return html.Div([html.H2(t("fund_title", lang)), ctrl, html.P(t("no_data_month", lang))], id="fund-page")
     return html.Div(
@@ -161,3 +158,6 @@ def layout(q, p, lang):
         ],
         id="fund-page",
     )
+
+
+layout = frame.page_layout(content)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dash
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashboards import frame
 from dashboards.components import (
     STATUS_COLOURS,
     UNIT_LABELS,
@@ -21,6 +23,8 @@ from dashboards.components import (
 from dashboards.controls import control, period_type_control, picker, qp, requested_or_latest
 from dashboards.i18n import family_label, feed_label, pick, t
 from dashboards.queries import LEVEL_ORDER, Org, Queries, parse_month
+
+dash.register_page(__name__, path="/kpi", name="nav_kpi", order=1)
 
 STATUS_LINE = {"green": "#2e7d32", "amber": "#f0a500", "red": "#c62828"}
 
@@ -190,17 +194,15 @@ def definition_card(q: Queries, k: dict, lang: str):
         (
             "direction",
             {
-                ">=": "≥ 越高越好" if lang == "zh" else "≥ higher is better",
-                "<=": "≤ 越低越好" if lang == "zh" else "≤ lower is better",
+                ">=": t("better_higher", lang),
+                "<=": t("better_lower", lang),
             }.get(k["direction"], "—"),
         ),
         ("formula_zh", k["formula_zh"]),
         ("formula_en", k["formula_en"]),
         (
             "source_feeds",
-            "、".join(feed_label(f, lang) + f" ({f})" for f in feeds)
-            if lang == "zh"
-            else ", ".join(f"{feed_label(f, lang)} ({f})" for f in feeds),
+            t("list_sep", lang).join(f"{feed_label(f, lang)} ({f})" for f in feeds),
         ),
         ("policy_ref", k.get("policy_ref") or "—"),
         ("last_load", fmt_ts(last)),
@@ -218,7 +220,7 @@ def definition_card(q: Queries, k: dict, lang: str):
     )
 
 
-def layout(q: Queries, p: dict, lang: str):
+def content(q: Queries, p: dict, lang: str):
     code, org, pt, types = resolve(q, p)
     if code is None or org is None:
         return html.Div(t("no_data_month", lang), className="empty")
@@ -383,3 +385,6 @@ def layout(q: Queries, p: dict, lang: str):
 
 def level_sort(levels):
     return sorted(levels, key=lambda x: LEVEL_ORDER.get(x, 9))
+
+
+layout = frame.page_layout(content)

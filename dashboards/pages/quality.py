@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dash
 import pandas as pd
 from dash import html
 
+from dashboards import frame
 from dashboards.components import grid_card
 from dashboards.controls import control, picker, year_control, year_param
 from dashboards.i18n import feed_label, t
 from dashboards.queries import DEFAULT_LATE_DAY
+
+dash.register_page(__name__, path="/quality", name="nav_quality", order=4)
 
 STATE_STYLE = {
     "received": ("#d4edda", "#155724", "✓"),
@@ -54,7 +58,7 @@ def completeness_grid(cg, lang):
     head = html.Thead(
         html.Tr(
             [html.Th(t("feed", lang)), html.Th(t("county", lang))]
-            + [html.Th(f"{m}月" if lang == "zh" else f"{m:02d}") for m in range(1, 13)]
+            + [html.Th(t("month_n", lang, m=m)) for m in range(1, 13)]
         )
     )
     body = _rows(monthly, lang, lambda gc: [_cell(r, lang) for r in gc.sort_values("month").itertuples()])
@@ -72,17 +76,17 @@ def completeness_grid(cg, lang):
     parts = [leg, html.Table([head, html.Tbody(body)], className="data-table completeness", id="completeness-grid")]
     if not yearly.empty:
         yhead = html.Thead(
-            html.Tr([html.Th(t("feed", lang)), html.Th(t("county", lang)), html.Th("全年" if lang == "zh" else "Year")])
+            html.Tr([html.Th(t("feed", lang)), html.Th(t("county", lang)), html.Th(t("whole_year", lang))])
         )
         ybody = _rows(yearly, lang, lambda gc: [_cell(r, lang) for r in gc.itertuples()])
         parts += [
-            html.H4("年度数据项" if lang == "zh" else "Yearly feeds", className="subhead"),
+            html.H4(t("yearly_feeds", lang), className="subhead"),
             html.Table([yhead, html.Tbody(ybody)], className="data-table completeness", id="completeness-yearly"),
         ]
     return html.Div(parts)
 
 
-def layout(q, p, lang):
+def content(q, p, lang):
     years = q.batch_years()
     year = year_param(p, years)
     try:
@@ -113,15 +117,15 @@ def layout(q, p, lang):
         ]
         b = b[keep]
     labels = {
-        "received_at": "接收时间" if lang == "zh" else "Received",
+        "received_at": t("received_at", lang),
         "feed": t("feed", lang),
-        "file_name": "文件" if lang == "zh" else "File",
+        "file_name": t("file", lang),
         "verdict": t("verdict", lang),
-        "rows_read": "读取行数" if lang == "zh" else "Rows read",
-        "rows_loaded": "加载行数" if lang == "zh" else "Rows loaded",
-        "rows_quarantined": "隔离行数" if lang == "zh" else "Rows quarantined",
-        "reasons": "原因" if lang == "zh" else "Reasons",
-        "reason": "原因" if lang == "zh" else "Reason",
+        "rows_read": t("rows_read", lang),
+        "rows_loaded": t("rows_loaded", lang),
+        "rows_quarantined": t("rows_quarantined", lang),
+        "reasons": t("reasons", lang),
+        "reason": t("reason", lang),
     }
     verdict_style = {
         "function": "params.value && params.value.indexOf('"
@@ -141,7 +145,7 @@ def layout(q, p, lang):
             [
                 year_control(year, years, lang),
                 control(
-                    "迟报界限（次月日）" if lang == "zh" else "Late after day",
+                    t("late_after_day", lang),
                     picker("late", late_day, [{"label": str(d), "value": d} for d in range(1, 29)], "day-picker"),
                 ),
             ],
@@ -167,3 +171,6 @@ def layout(q, p, lang):
         grid_card(f"{t('replacements', lang)} ({len(rp)})", rp, "replacements-grid", labels, lang, height=240),
     ]
     return html.Div(parts, id="quality-page")
+
+
+layout = frame.page_layout(content)

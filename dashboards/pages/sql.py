@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import io
+import dash
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-import pandas as pd
-from dash import dcc, html
+from dashboards import frame
+from dashboards.components import grid, params
+from dashboards.i18n import norm_lang, t
+from dashboards.queries import Queries
+from dashboards.sql_results import execute, sql_download
 
-from dashboards.components import grid, neutralise
-from dashboards.i18n import t
-from dashboards.queries import Queries, run_sql
+dash.register_page(__name__, path="/sql", name="nav_sql", order=5)
 
 EXAMPLE = (
     "SELECT o.name, k.period, k.value, k.target, k.status\nFROM marts.kpi_values k\n"
@@ -19,7 +21,7 @@ EXAMPLE = (
 )
 
 
-def layout(q: Queries, p: dict, lang: str):
+def content(q: Queries, p: dict, lang: str):
     d = q.dictionary()
     labels = {
         "schema": t("schema", lang),
@@ -58,53 +60,28 @@ def layout(q: Queries, p: dict, lang: str):
     )
 
 
-def execute(sql: str, lang: str, max_rows: int = 10_000):
-    """Run the query; returns (results component, status text). Errors are shown in plain words."""
-    import duckdb
-
-    from medcom.errors import MedcomError
-
-    try:
-        res = run_sql(sql, max_rows=max_rows)
-    except (MedcomError, duckdb.Error) as exc:  # QueryRejected is a MedcomError
-        return html.Div(
-            str(exc).splitlines()[0] if str(exc) else type(exc).__name__, className="error", id="sql-error"
-        ), ""
-    df = pd.DataFrame(res.rows, columns=_unique(res.columns))
-    status = t("rows_returned", lang, n=len(df), s=res.elapsed)
-    if res.truncated:
-        status += t("truncated", lang, n=max_rows)
-    return grid(df, "sql-grid", height=360, lang=lang), status
+layout = frame.page_layout(content)
 
 
-def _unique(cols):
-    seen, out = {}, []
-    for c in cols:
-        n = seen.get(c, 0)
-        out.append(c if n == 0 else f"{c}_{n}")
-        seen[c] = n + 1
-    return out
+@callback(
+    Output("sql-results", "children"),
+    Output("sql-status", "children"),
+    Input("sql-run", "n_clicks"),
+    State("sql-text", "value"),
+    State(frame.LOCATION, "search"),
+    prevent_initial_call=True,
+)
+def _run(n, text, search):
+    return execute(text or "", norm_lang(params(search).get("lang")))
 
 
-def to_frame(sql: str, max_rows: int = 10_000) -> pd.DataFrame:
-    res = run_sql(sql, max_rows=max_rows)
-    return pd.DataFrame(res.rows, columns=_unique(res.columns))
-
-
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    safe = df.map(neutralise) if not df.empty else df
-    return safe.to_csv(index=False).encode("utf-8-sig")
-
-
-def xlsx_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    safe = df.copy()
-    for c in safe.columns:
-        if isinstance(safe[c].dtype, pd.DatetimeTZDtype):
-            safe[c] = safe[c].dt.tz_localize(None)
-    safe = safe.map(neutralise) if not safe.empty else safe
-    with pd.ExcelWriter(
-        buf, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
-    ) as xw:
-        safe.to_excel(xw, index=False, sheet_name="result")
-    return buf.getvalue()
+@callback(
+    Output("sql-download", "data"),
+    Input("sql-csv", "n_clicks"),
+    Input("sql-xlsx", "n_clicks"),
+    State("sql-text", "value"),
+    prevent_initial_call=True,
+)
+def _download(n_csv, n_xlsx, text):
+    kind = "csv" if ctx.triggered_id == "sql-csv" else "xlsx"
+    return sql_download(kind, text or "") or no_update

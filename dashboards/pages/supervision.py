@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
+from dashboards import frame
 from dashboards.components import grid_card
 from dashboards.i18n import KINDS, pick, t
-from dashboards.pages import scorecard
+from dashboards.scorecard import page
+
+dash.register_page(__name__, path="/supervision", name="nav_supervision", order=3)
 
 
 def _lists(q, org, month, lang):
@@ -35,7 +39,7 @@ def _lists(q, org, month, lang):
     return html.Div(
         [
             grid_card(
-                f"{t(key, lang)}（{len(df)}）" if lang == "zh" else f"{t(key, lang)} ({len(df)})",
+                t("titled_count", lang, title=t(key, lang), n=len(df)),
                 df,
                 grid_id,
                 labels,
@@ -50,7 +54,8 @@ def _lists(q, org, month, lang):
     )
 
 
-def layout(q, p, lang):
-    return scorecard.layout(
-        q, p, lang, base="/supervision", families=("D",), title_key="supervision_title", extra=_lists
-    )
+def content(q, p, lang):
+    return page(q, p, lang, base="/supervision", families=("D",), title_key="supervision_title", extra=_lists)
+
+
+layout = frame.page_layout(content)
