@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest import rules
 from ingest.coverage import coverage_sql, identity_sql
 from ingest.errors import FileRejected
 from medcom.contract import load_contract
@@ -94,28 +95,6 @@ def copy_refs(con: duckdb.DuckDBPyConnection, wh: str, scratch: str) -> None:
 
 _FAC = "(SELECT facility_id, any_value(county_code) AS county_code, any_value(tier) AS tier FROM ref_facilities GROUP BY facility_id)"
 _COMM = "(SELECT community_id, any_value(county_code) AS county_code FROM ref_communities GROUP BY community_id)"
-_OPEN_DATE = "DATE '9999-12-31'"
-_CITY4 = "(SELECT list(DISTINCT left(code, 4) ORDER BY left(code, 4)) FROM ref_city)"
-
-
-# The codes a `ref:` of the contract allows, as subqueries over the ref_* tables.
-_REF_SETS = {
-    "facility": ("SELECT facility_id FROM ref_facilities",),
-    "community": ("SELECT community_id FROM ref_communities",),
-    "county_of_city": ("SELECT code FROM ref_counties",),
-    "township_of_city": ("SELECT code FROM ref_townships",),
-    "county_or_city": ("SELECT code FROM ref_counties", "SELECT code FROM ref_city", "SELECT code FROM ref_province"),
-    "kpi_scored": ("SELECT code FROM ref_kpis WHERE direction <> 'none'",),
-    "kpi_family_e": ("SELECT code FROM ref_kpis WHERE family = 'E'",),
-}
-
-
-def _ref_bad(ref: str, col: str) -> str:
-    c = f't."{col}"'
-    if ref not in _REF_SETS:
-        raise ValueError(f"unknown ref {ref}")
-    inner = " OR ".join(f"{c} IN ({q})" for q in _REF_SETS[ref])
-    return f"({c} IS NOT NULL AND NOT coalesce(({inner}), false))"
 
 
 def build_peers(con: duckdb.DuckDBPyConnection, feed: str, scratches: list[str]) -> None:
@@ -129,18 +108,37 @@ def build_peers(con: duckdb.DuckDBPyConnection, feed: str, scratches: list[str])
         con.execute(f"CREATE OR REPLACE TABLE {s}.self_idx AS SELECT {i} AS i")
 
 
-def _overlap_sql(key: str, lo: str, hi: str, hi_open: str, extra_eq: tuple[str, ...] = ()) -> str:
-    eqs = " AND ".join([f'p."{key}" = t."{key}"'] + [f'p."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extra_eq])
-    return (
-        f"EXISTS (SELECT 1 FROM peers p WHERE {eqs} "
-        f"AND NOT (p._file_idx = (SELECT i FROM self_idx) AND p._row_number = t._row_number) "
-        f'AND p."{lo}" IS NOT NULL AND t."{lo}" IS NOT NULL '
-        f'AND p."{lo}" <= coalesce(t."{hi}", {hi_open}) AND t."{lo}" <= coalesce(p."{hi}", {hi_open}))'
-    )
+def _feed_helpers(feed_name: str) -> list[rules.Helper]:
+    """The helpers of the feed's row rules and references (`ingest.rules`), without repeats."""
+    feed = load_contract().feeds[feed_name]
+    found: list[rules.Helper] = []
+    for col in feed.columns.values():
+        if col.ref:
+            r = rules.ref(col.ref)
+            if not r.parts:
+                found.append(rules.Helper(f"_ref_bad__{col.name}", r.bad_sql(col.name)))
+            found += [
+                rules.Helper(h.name, h.select.replace("{col}", col.name), h.join and h.join.replace("{col}", col.name))
+                for h in r.helpers
+            ]
+    for rule_id in feed.rules:
+        found += rules.rule(rule_id, feed_name).helpers
+    out: dict[str, rules.Helper] = {}
+    for h in found:
+        if h.name in out and out[h.name] != h:
+            raise ValueError(f"{feed_name}: two different helper columns named {h.name}")
+        out[h.name] = h
+    return list(out.values())
 
 
 def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
-    """(select expressions, joins) adding the helper columns of a feed to `typed t`."""
+    """(select expressions, joins) adding the helper columns of a feed to `typed t`.
+
+    Registry lookups every feed with a `facility_id` / `community_id` gets (`_fac_known`,
+    `_fac_county`, `_fac_tier`, `_comm_known`, `_comm_county`: rules and coverage keys use
+    them), then per-file uniqueness (`_nonunique__<col>`), then the helpers of the feed's rules
+    and references. A constant helper's select is left as `{<name>}` for `enrich` to fill.
+    """
     feed = load_contract().feeds[feed_name]
     cols = feed.columns
     sel: list[str] = []
@@ -152,55 +150,27 @@ def helper_columns(feed_name: str) -> tuple[list[str], list[str]]:
         joins.append(f"LEFT JOIN {_COMM} c ON c.community_id = t.community_id")
         sel += ["c.community_id IS NOT NULL AS _comm_known", "c.county_code AS _comm_county"]
     for col in cols.values():
-        if col.ref:
-            sel.append(f'{_ref_bad(col.ref, col.name)} AS "_ref_bad__{col.name}"')
         if col.unique:
             sel.append(
                 f'(t."{col.name}" IS NOT NULL AND (SELECT count(*) FROM peers p WHERE p."{col.name}" = t."{col.name}") > 1) '
                 f'AS "_nonunique__{col.name}"'
             )
-    if feed_name == "regions":
-        joins.append(
-            "LEFT JOIN (SELECT region_code AS pc, any_value(level) AS plevel FROM peers GROUP BY region_code) pr "
-            "ON pr.pc = t.parent_code"
-        )
-        sel += [
-            "pr.plevel AS _parent_level",
-            "(SELECT count(*) FROM peers WHERE level = 'city') AS _city_count",
-            "(SELECT count(*) FROM peers WHERE level = 'province') AS _province_count",
-        ]
-    if feed_name == "facilities":
-        joins.append(
-            "LEFT JOIN (SELECT code, any_value(county) AS county FROM ref_townships GROUP BY code) tw ON tw.code = t.township_code"
-        )
-        sel += [
-            "tw.code IS NOT NULL AND tw.county = t.county_code AS _twp_ok",
-            "(t.parent_facility_id IS NULL OR t.parent_facility_id IN (SELECT facility_id FROM peers)) AS _parent_ok",
-        ]
-    if feed_name == "communities":
-        joins.append(f"LEFT JOIN {_FAC} lf ON lf.facility_id = t.lead_facility_id")
-        sel.append("(lf.facility_id IS NOT NULL AND lf.tier = 'county' AND lf.county_code = t.county_code) AS _lead_ok")
-    if feed_name == "memberships":
-        sel.append(_overlap_sql("facility_id", "valid_from", "valid_to", _OPEN_DATE) + " AS _overlap")
-    if feed_name == "catchments":
-        sel.append(_overlap_sql("township_code", "valid_from", "valid_to", _OPEN_DATE) + " AS _overlap")
-    if feed_name == "targets":
-        joins.append(
-            "LEFT JOIN (SELECT code, any_value(direction) AS direction FROM ref_kpis GROUP BY code) k ON k.code = t.kpi_code"
-        )
-        sel += [
-            "k.direction AS _kpi_direction",
-            f"{_overlap_sql('kpi_code', 'year_from', 'year_to', '99999', ('org_level', 'org_id', 'period_type'))} AS _overlap",
-        ]
-    if feed_name == "reported_indicators":
-        joins.append(
-            "LEFT JOIN (SELECT code, any_value(family) AS family, any_value(unit) AS unit FROM ref_kpis GROUP BY code) k "
-            "ON k.code = t.indicator_code"
-        )
-        sel += ["k.unit AS _kpi_unit"]
-    if feed_name == "encounters":
-        sel.append("{city4} AS _city4")
+    for h in _feed_helpers(feed_name):
+        sel.append(("{" + h.name + "}" if h.constant else h.select) + f' AS "{h.name}"')
+        if h.join and h.join not in joins:
+            joins.append(h.join)
     return sel, joins
+
+
+def _literal(value) -> str:
+    """A per-run constant as an SQL literal (lists of text, text, numbers, NULL)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]::VARCHAR[]"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
 
 
 def enrich(con: duckdb.DuckDBPyConnection, feed_name: str, base_sql: str | None = None) -> None:
@@ -229,11 +199,10 @@ def enrich(con: duckdb.DuckDBPyConnection, feed_name: str, base_sql: str | None 
             )
             con.execute("CREATE OR REPLACE TABLE self_idx AS SELECT 0 AS i")
     sel, joins = helper_columns(feed_name)
-    if feed_name == "encounters":  # a constant: computed once, not per row
-        # the first 4 digits of the city, or of every city of the province ("inside the city")
-        city4 = con.execute(f"SELECT {_CITY4}").fetchone()[0] or []
-        lit = "[" + ", ".join(f"'{c}'" for c in city4 if c.isdigit()) + "]::VARCHAR[]"
-        sel = [x.replace("{city4}", lit) for x in sel]
+    for h in _feed_helpers(feed_name):
+        if h.constant:  # computed once, not per row
+            value = con.execute(f"SELECT {h.select}").fetchone()[0]
+            sel = [x.replace("{" + h.name + "}", _literal([] if value is None else value)) for x in sel]
     base = f"({base_sql})" if base_sql else "typed"
     inner = "SELECT t.*" + "".join(", " + x for x in sel) + f" FROM {base} t " + " ".join(joins)
     cov = coverage_sql(feed_name)
