@@ -35,11 +35,14 @@ def generate(
     bad_corpus: Annotated[
         bool, typer.Option("--bad-corpus", help="Write the bad-input corpus (for tests) instead of the city.")
     ] = False,
+    cities: Annotated[
+        int, typer.Option(help="1 = the city of Xuchang; N > 1 = a province (河南省) of N prefectures, Xuchang first.")
+    ] = 1,
 ) -> None:
-    """Write synthetic feeds for the default city (Xuchang) in the inbox layout."""
+    """Write synthetic feeds for the default city (Xuchang), or a province, in the inbox layout."""
     from medcom.generate import generate as run_generate
 
-    run_generate(out, start=start, months=months, scale=scale, seed=seed, bad_corpus=bad_corpus)
+    run_generate(out, start=start, months=months, scale=scale, seed=seed, bad_corpus=bad_corpus, cities=cities)
 
 
 @app.command()

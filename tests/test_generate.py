@@ -308,3 +308,109 @@ def test_corpus_uses_base_registry(corpus_dir):
     df = read_feed_file(corpus_dir / "encounters" / "encounters_2020-04_411024_utf8.csv", "encounters")
     assert df.facility_id.isin(reg).all()
     assert (corpus_dir / "encounters_2020-04_411024_empty.csv").stat().st_size == 0
+
+
+# ----------------------------------------------------------------------------- a province
+GOLDEN = Path(__file__).parent / "data" / "generate_small_xuchang.sha256"
+
+
+def test_cities_1_is_the_xuchang_of_before(city_dir, tmp_path):
+    """`--cities 1` (the default) writes, byte for byte, what the generator wrote before
+    provinces existed (hashes recorded from that version for SMALL)."""
+    want = dict(line.split("  ", 1)[::-1] for line in GOLDEN.read_text().splitlines())
+    assert _tree_hash(city_dir) == want
+    generate(tmp_path, **SMALL, quiet=True, cities=1)
+    assert _tree_hash(tmp_path) == want
+
+
+@pytest.fixture(scope="module")
+def province_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("province")
+    generate(out, start="2020-01", months=2, scale=0.01, seed=42, quiet=True, cities=3)
+    return out
+
+
+def _feed_rows(root: Path, feed: str) -> pd.DataFrame:
+    files = sorted(p for p in (root / feed).rglob("*") if p.is_file())
+    return pd.concat([read_feed_file(p, feed).assign(_file=str(p.relative_to(root))) for p in files], ignore_index=True)
+
+
+def test_province_registry_real_codes(province_dir):
+    from medcom.generate.geography import henan_cities
+
+    reg = _feed_rows(province_dir, "regions")
+    levels = reg.groupby("level").region_code.apply(sorted).to_dict()
+    assert levels["province"] == ["410000"]
+    assert levels["city"] == ["410400", "411000", "411100"]  # 许昌市, then its neighbours 漯河市, 平顶山市
+    cities = reg[reg.level == "city"]
+    assert set(cities.parent_code) == {"410000"}
+    henan = henan_cities()
+    counties = reg[reg.level == "county"]
+    for r in counties.itertuples():
+        assert r.region_code[:4] == r.parent_code[:4]
+        if r.parent_code != "411000":
+            assert henan[r.parent_code][1][r.region_code] == r.name  # real GB/T 2260 code and name
+    twp = reg[reg.level == "township"]
+    assert (twp.region_code.str[:6] == twp.parent_code).all()
+    assert set(twp.parent_code) == set(counties.region_code)
+    assert reg.region_code.is_unique
+    # one regions file per city plus the province's own
+    assert sorted(reg._file.unique()) == [f"regions/{c}/regions.csv" for c in ("410000", "410400", "411000", "411100")]
+
+
+def test_province_cities_have_their_own_registry(province_dir):
+    fac = _feed_rows(province_dir, "facilities")
+    assert fac.facility_id.is_unique
+    city_of_file = fac._file.str.split("/").str[1]
+    assert (fac.county_code.str[:4] == city_of_file.str[:4]).all()
+    for city in ("411000", "411100", "410400"):
+        mine = fac[city_of_file == city]
+        assert {"city", "county", "township", "village"} <= set(mine.tier.map(_tier_code))
+    comm = _feed_rows(province_dir, "communities")
+    assert comm.community_id.is_unique
+    assert set(comm.county_code.str[:4]) == {"4110", "4111", "4104"}
+
+
+def _tier_code(label: str) -> str:
+    return load_contract().enum_lookup("tier").get(label, label)
+
+
+def test_province_care_crosses_city_borders(province_dir):
+    fac = _feed_rows(province_dir, "facilities")
+    city_of = dict(zip(fac.facility_id, fac.county_code.str[:4], strict=True))
+    enc = _feed_rows(province_dir, "encounters")
+    insured_city = enc.insured_township_code.str[:4]
+    treated_city = enc.facility_id.map(city_of)
+    crossing = enc[treated_city.notna() & (treated_city != insured_city) & insured_city.isin(["4110", "4111", "4104"])]
+    assert len(crossing) > 0
+    assert crossing.groupby(insured_city[crossing.index]).size().size == 3  # every city's insured cross
+    # out-of-province: facilities not in the registry are outside every city of the province
+    unknown = enc[treated_city.isna() & (enc.facility_county_code != "")]
+    assert len(unknown) and not unknown.facility_county_code.str[:4].isin(["4110", "4111", "4104"]).any()
+    # people insured outside the province, never in one of its cities
+    outside = insured_city[~insured_city.isin(["4110", "4111", "4104"])]
+    assert len(outside) and not outside.str.startswith("41").any()
+    # identities unique across the province (insured county, encounter_id)
+    assert not enc.duplicated(["encounter_id"]).any()
+
+
+def test_province_own_rows_and_single_weights(province_dir):
+    assert sorted(p.name for p in (province_dir / "phs_weights").iterdir()) == ["phs_weights_2020.csv"]
+    for feed, col in (
+        ("complaints", "county_code"),
+        ("supervision_agencies", "county_code"),
+        ("reported_indicators", "region_code"),
+    ):
+        rows = _feed_rows(province_dir, feed)
+        assert set(rows[rows._file.str.contains("/410000/")][col]) == {"410000"}
+        if feed != "complaints":  # (a city's own complaints are a Poisson draw: none in some months)
+            assert {"411000", "411100", "410400"} <= set(rows[col])
+
+
+def test_province_deterministic_and_cli_bounds(province_dir, tmp_path):
+    generate(tmp_path, start="2020-01", months=2, scale=0.01, seed=42, quiet=True, cities=3)
+    assert _tree_hash(tmp_path) == _tree_hash(province_dir)
+    from medcom.errors import UsageError
+
+    with pytest.raises(UsageError, match="--cities must be between 1 and 17"):
+        generate(tmp_path / "x", **SMALL, quiet=True, cities=18)

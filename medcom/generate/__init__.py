@@ -1,4 +1,5 @@
-"""Synthetic feeds for the default city (Xuchang): `medcom generate`."""
+"""Synthetic feeds for the default city (Xuchang), or a province of several Henan cities:
+`medcom generate`."""
 
 from __future__ import annotations
 
@@ -14,16 +15,29 @@ def generate(
     seed: int = 42,
     bad_corpus: bool = False,
     quiet: bool = False,
+    cities: int = 1,
 ) -> dict:
-    """Write the synthetic city (or, with bad_corpus, the bad-input corpus) into `out`."""
+    """Write the synthetic city — or, with cities > 1, a province of that many Henan
+    prefectures (许昌市 first) — or, with bad_corpus, the bad-input corpus into `out`."""
     _check_args(start, months, scale)
+    _check_cities(cities, bad_corpus)
     if bad_corpus:
         from medcom.generate.corpus import write_corpus
 
         return write_corpus(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet)
     from medcom.generate.feeds import write_city
 
-    return write_city(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet)
+    return write_city(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet, cities=cities)
+
+
+def _check_cities(cities: int, bad_corpus: bool) -> None:
+    from medcom.errors import UsageError
+    from medcom.generate.geography import max_cities
+
+    if not 1 <= cities <= max_cities():
+        raise UsageError(f"--cities must be between 1 and {max_cities()} (Henan's prefectures), not {cities}")
+    if bad_corpus and cities != 1:
+        raise UsageError("--bad-corpus writes the single-city corpus: leave --cities at 1")
 
 
 def _check_args(start: str, months: int, scale: float) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from medcom.generate import geography as geo
 from medcom.generate.city import City
 from medcom.generate.encounters import month_start
 from medcom.generate.rng import rng_for
@@ -50,7 +49,7 @@ def _progress(months: list[str], ym: str) -> float:
 def population(city: City, years: list[int], scale: float, seed: int) -> pd.DataFrame:
     """Residents per township per year, at the generator's scale (consistent with the
     encounter volumes: scale 1.0 = the real city)."""
-    rng = rng_for(seed, "population")
+    rng = rng_for(seed, "population", *city.rng_key)
     rows = []
     tws = city.townships
     cover = rng.uniform(0.78, 0.90, len(tws))
@@ -80,7 +79,7 @@ def phs_month(city: City, ym: str, scale: float, seed: int) -> tuple[pd.DataFram
     The village clinics' weighted share is 40–55% depending on the county, rising ~4
     points a year; it does not depend on how many village clinics the registry has.
     """
-    rng = rng_for(seed, "phs", ym)
+    rng = rng_for(seed, "phs", ym, *city.rng_key)
     f = city.facilities
     active = f.closed_on.isna()
     vill = f[(f.tier == "village") & active]
@@ -124,7 +123,7 @@ def fund_budgets(
 ) -> pd.DataFrame:
     """Budgets in line with the resident-scheme fund_paid actually generated for each
     community's catchment (execution 0.9–1.1; one community overspends)."""
-    rng = rng_for(seed, "budgets")
+    rng = rng_for(seed, "budgets", *city.rng_key)
     over = city.communities.community_id.iloc[int(rng.integers(len(city.communities)))]
     rows = []
     for y in years_of(months):
@@ -164,7 +163,7 @@ def fund_budgets(
 
 
 def fund_prepayments(city: City, months: list[str], budgets: pd.DataFrame, seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "prepay")
+    rng = rng_for(seed, "prepay", *city.rng_key)
     b = budgets.set_index(["community_id", "year"]).budget.to_dict()
     rows = []
     for m in months:
@@ -183,7 +182,7 @@ def fund_prepayments(city: City, months: list[str], budgets: pd.DataFrame, seed:
 
 # ---------------------------------------------------------------------------- supervision
 def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "inspections")
+    rng = rng_for(seed, "inspections", *city.rng_key)
     f = city.facilities.reset_index(drop=True)
     tier = f.tier.to_numpy()
     p_random = np.select(
@@ -233,7 +232,7 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
 
 
 def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "penalties")
+    rng = rng_for(seed, "penalties", *city.rng_key)
     f = city.facilities
     kinds = ["illegal_practice", "insurance_fraud", "kickback", "unlicensed", "other"]
     kp = [0.35, 0.25, 0.1, 0.15, 0.15]
@@ -241,7 +240,7 @@ def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.Data
     for m in months:
         m0 = month_start(m)
         dim = (month_start(m, 1) - m0).days
-        for county, res in geo.COUNTY_RESIDENTS.items():
+        for county, res in city.spec.county_residents.items():
             cand = f[(f.county_code == county) & (f.tier.isin(["clinic", "village", "township", "county"]))]
             n = rng.poisson(max(0.3, 6 * scale * res / 700_000))
             for k in range(n):
@@ -262,16 +261,16 @@ def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.Data
 
 
 def complaints(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "complaints")
+    rng = rng_for(seed, "complaints", *city.rng_key)
     f = city.facilities
     last = month_end(months[-1])
     rows = []
-    units = [(geo.CITY_CODE, 900_000), *geo.COUNTY_RESIDENTS.items()]
+    units = [(city.city_code, 900_000), *city.spec.county_residents.items()]
     for m in months:
         m0 = month_start(m)
         dim = (month_start(m, 1) - m0).days
         for code, res in units:
-            cand = f if code == geo.CITY_CODE else f[f.county_code == code]
+            cand = f if code == city.city_code else f[f.county_code == code]
             n = rng.poisson(max(1.0, 25 * scale * res / 700_000))
             for k in range(n):
                 received = m0 + dt.timedelta(days=int(rng.integers(0, dim)))
@@ -301,7 +300,7 @@ def complaints(city: City, months: list[str], scale: float, seed: int) -> pd.Dat
 
 def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
     """One row per open facility; staff stable over time, e-registration improving."""
-    base = rng_for(seed, "workforce-base")
+    base = rng_for(seed, "workforce-base", *city.rng_key)
     f = city.facilities.reset_index(drop=True)
     n = len(f)
     tier = f.tier.to_numpy()
@@ -321,7 +320,7 @@ def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
     fac_e_lag = base.random(n)
     legal_lag = base.random(n)
     grade2 = f.grade.isin(["3A", "3B", "3C", "2A", "2B", "2C"]).to_numpy()
-    rng = rng_for(seed, "workforce", ym)
+    rng = rng_for(seed, "workforce", ym, *city.rng_key)
     p = _progress([], ym)
     phys = np.maximum(0, phys0 + rng.integers(-1, 2, n) * (phys0 > 5))
     nurses = np.round(phys * nurse_ratio).astype(int)
@@ -350,10 +349,10 @@ def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
 
 
 def supervision_agencies(city: City, years: list[int], seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "agencies")
+    rng = rng_for(seed, "agencies", *city.rng_key)
     rows = []
-    for code in [geo.CITY_CODE, *city.counties]:
-        staff = int(rng.integers(60, 90)) if code == geo.CITY_CODE else int(rng.integers(18, 55))
+    for code in [city.city_code, *city.counties]:
+        staff = int(rng.integers(60, 90)) if code == city.city_code else int(rng.integers(18, 55))
         for y in years:
             st = staff + int(rng.integers(-2, 3))
             ratio = min(0.98, rng.uniform(0.70, 0.86) + 0.02 * (y - 2020))
@@ -381,9 +380,9 @@ INDICATORS = {
 
 
 def reported_indicators(city: City, years: list[int], seed: int) -> pd.DataFrame:
-    rng = rng_for(seed, "indicators")
+    rng = rng_for(seed, "indicators", *city.rng_key)
     rows = []
-    for code in [geo.CITY_CODE, *city.counties]:
+    for code in [city.city_code, *city.counties]:
         for ind, (lo, hi, d) in INDICATORS.items():
             v0 = rng.uniform(lo, hi)
             for y in years:
@@ -435,3 +434,55 @@ def target_overrides() -> pd.DataFrame:
             },
         ]
     )
+
+
+# ---------------------------------------------------------------------------- the province's own rows
+def province_rows(code: str, years: list[int], months: list[str], scale: float, seed: int) -> dict[str, pd.DataFrame]:
+    """Rows a province's own code carries (feeds.md: complaints, supervision agencies and
+    reported indicators may carry the province's code): the provincial supervision agency,
+    the province's survey results, and complaints received by the province."""
+    rng = rng_for(seed, "province", code)
+    staff = int(rng.integers(90, 130))
+    agencies = pd.DataFrame(
+        [
+            {
+                "county_code": code,
+                "year": y,
+                "staff_total": staff + int(rng.integers(-3, 4)),
+                "professional_staff": int(staff * min(0.97, 0.80 + 0.02 * (y - 2020))),
+            }
+            for y in years
+        ]
+    )
+    ind = []
+    for name, (lo, hi, d) in INDICATORS.items():
+        v0 = rng.uniform(lo, hi)
+        for y in years:
+            v = max(0.0, v0 + d * (y - 2020))
+            if hi <= 1:
+                v = min(v, 0.999)
+            ind.append({"region_code": code, "year": y, "indicator_code": name, "value": round(v, 4 if hi <= 1 else 2)})
+    last = month_end(months[-1])
+    comp = []
+    for m in months:
+        m0 = month_start(m)
+        dim = (month_start(m, 1) - m0).days
+        for k in range(int(rng.poisson(max(1.0, 40 * scale)))):
+            received = m0 + dt.timedelta(days=int(rng.integers(0, dim)))
+            due = received + dt.timedelta(days=30)
+            closed = received + dt.timedelta(days=int(rng.integers(1, 45))) if rng.random() < 0.95 else None
+            comp.append(
+                {
+                    "complaint_id": f"TS{code}{m.replace('-', '')}{k + 1:04d}",
+                    "county_code": code,
+                    "facility_id": None,
+                    "received_date": received,
+                    "due_date": due,
+                    "closed_date": closed if closed is not None and closed <= last else None,
+                }
+            )
+    return {
+        "supervision_agencies": agencies,
+        "reported_indicators": pd.DataFrame(ind),
+        "complaints": pd.DataFrame(comp),
+    }

@@ -18,33 +18,8 @@ from medcom.generate.rng import rng_for
 
 D = dt.date
 
-# communities per county and their establishment dates (襄城县 first, 魏都区 none)
-COMMUNITY_PLAN: dict[str, tuple[int, D]] = {
-    "411025": (2, D(2020, 1, 1)),
-    "411081": (3, D(2020, 4, 1)),
-    "411082": (2, D(2020, 6, 15)),
-    "411024": (1, D(2020, 7, 1)),
-    "411003": (2, D(2020, 9, 1)),
-}
-
-# Township centres (and their catchment townships) that move to another community of
-# the same county mid-period: (county, index of the community they leave, move date).
-MOVES: list[tuple[str, int, D]] = [
-    ("411081", 0, D(2020, 10, 1)),
-    ("411025", 0, D(2021, 7, 1)),
-]
-
-# counties whose village clinics have explicit membership rows (elsewhere they inherit
-# their township centre's membership through parent_facility_id)
-EXPLICIT_VILLAGE_MEMBERSHIP = {"411081", "411082"}
-
-CITY_HOSPITALS = [
-    ("许昌市中心医院", "3A", "411002"),
-    ("许昌市人民医院", "3A", "411002"),
-    ("许昌市中医院", "3A", "411002"),
-    ("许昌市妇幼保健院", "3B", "411002"),
-    ("许昌市第二人民医院", "3B", "411003"),
-]
+# Xuchang's community plan, moves, explicit village memberships and city hospitals are in
+# `geography.xuchang_spec()`; every other city of a province has its own `CitySpec`.
 
 COUNTY_HOSPITALS = [  # suffix, grade;禹州市 and 建安区 get a second people's hospital
     ("人民医院", "3B"),
@@ -71,10 +46,17 @@ class City:
     catchments: pd.DataFrame
     townships: pd.DataFrame  # code, name, county_code, residents (base), street
     counties: dict[str, str] = field(default_factory=dict)
+    spec: geo.CitySpec = field(default_factory=geo.xuchang_spec)
 
     @property
     def city_code(self) -> str:
-        return geo.CITY_CODE
+        return self.spec.code
+
+    @property
+    def rng_key(self) -> tuple[str, ...]:
+        """Extra key of the city's random streams: none for the first city (so the single
+        city is what it always was), the city code for the others of a province."""
+        return () if self.spec.index == 0 else (self.spec.code,)
 
     def community_of_township(self, day: D) -> dict[str, str]:
         """{township_code: community_id} as of `day` (catchments)."""
@@ -87,15 +69,16 @@ def village_factor(scale: float) -> float:
     return float(min(1.0, max(scale * 4.0, 0.04)))
 
 
-def build_city(seed: int, scale: float) -> City:
-    rng = rng_for(seed, "city")
-    counties = geo.counties()
-    tws = geo.townships()
+def build_city(seed: int, scale: float, spec: geo.CitySpec | None = None) -> City:
+    spec = spec or geo.xuchang_spec()
+    rng = rng_for(seed, "city", *(() if spec.index == 0 else (spec.code,)))
+    counties = dict(spec.counties)
+    tws = list(spec.townships)
     vf = village_factor(scale)
 
     # -- townships and population ------------------------------------------------------
     rows = []
-    for county, total in geo.COUNTY_RESIDENTS.items():
+    for county, total in spec.county_residents.items():
         ts = [t for t in tws if t.county_code == county]
         w = rng.gamma(4.0, 1.0, len(ts)) * np.array([1.6 if t.is_street else 1.0 for t in ts])
         pop = np.round(total * w / w.sum()).astype(int)
@@ -106,8 +89,9 @@ def build_city(seed: int, scale: float) -> City:
     townships = pd.DataFrame(rows)
 
     # -- regions -----------------------------------------------------------------------
-    reg = [{"region_code": geo.CITY_CODE, "name": geo.CITY_NAME, "level": "city", "parent_code": None}]
-    reg += [{"region_code": c, "name": n, "level": "county", "parent_code": geo.CITY_CODE} for c, n in counties.items()]
+    parent = spec.province[0] if spec.province else None
+    reg = [{"region_code": spec.code, "name": spec.name, "level": "city", "parent_code": parent}]
+    reg += [{"region_code": c, "name": n, "level": "county", "parent_code": spec.code} for c, n in counties.items()]
     reg += [{"region_code": t.code, "name": t.name, "level": "township", "parent_code": t.county_code} for t in tws]
     regions = pd.DataFrame(reg)
 
@@ -136,12 +120,13 @@ def build_city(seed: int, scale: float) -> City:
         return D(y, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
 
     seat = {c: townships[(townships.county_code == c)].code.iloc[0] for c in counties}
-    for i, (name, grade, county) in enumerate(CITY_HOSPITALS, 1):
-        add(f"H411000{i:03d}", name, county, seat[county], "city", grade, "public", opened=opened(1950, 1990))
+    for i, (name, grade, county) in enumerate(spec.city_hospitals, 1):
+        add(f"H{spec.code}{i:03d}", name, county, seat[county], "city", grade, "public", opened=opened(1950, 1990))
+    ph_county = spec.city_hospitals[0][2]
     add(
-        "G411000001",
-        "许昌市疾病预防控制中心",
-        "411002",
+        f"G{spec.code}001",
+        f"{spec.name}疾病预防控制中心",
+        ph_county,
         None,
         "public_health",
         None,
@@ -149,12 +134,19 @@ def build_city(seed: int, scale: float) -> City:
         opened=opened(1955, 1985),
     )
     add(
-        "G411000002", "许昌市卫生计生监督局", "411002", None, "public_health", None, "public", opened=opened(2000, 2010)
+        f"G{spec.code}002",
+        f"{spec.name}卫生计生监督局",
+        ph_county,
+        None,
+        "public_health",
+        None,
+        "public",
+        opened=opened(2000, 2010),
     )
     add(
-        "G411000003",
-        "许昌市紧急医疗救援中心",
-        "411002",
+        f"G{spec.code}003",
+        f"{spec.name}紧急医疗救援中心",
+        ph_county,
         None,
         "public_health",
         None,
@@ -164,7 +156,7 @@ def build_city(seed: int, scale: float) -> City:
 
     county_hosp: dict[str, list[str]] = {}
     for county, cname in counties.items():
-        n_hosp = 4 if county in ("411081", "411003") else 3
+        n_hosp = 4 if county in spec.four_hospital_counties else 3
         specs = [COUNTY_HOSPITALS[0], COUNTY_HOSPITALS[1]]
         if n_hosp == 4:
             specs.append(COUNTY_HOSPITALS[2])
@@ -172,7 +164,7 @@ def build_city(seed: int, scale: float) -> City:
         ids = []
         for i, (suffix, grade) in enumerate(specs, 1):
             g = grade
-            if county == "411002":  # urban district hospitals are smaller
+            if county == spec.urban_district:  # urban district hospitals are smaller
                 g = {"3B": "2A", "2A": "2B"}.get(grade, grade)
             fid = f"H{county}{i:03d}"
             add(fid, f"{cname}{suffix}", county, seat[county], "county", g, "public", opened=opened(1950, 1995))
@@ -204,7 +196,7 @@ def build_city(seed: int, scale: float) -> City:
     for t in townships.itertuples():
         cid = f"W{t.code}"
         centre_of[t.code] = cid
-        cname = f"{geo.counties()[t.county_code]}{t.name}社区卫生服务中心" if t.street else f"{t.name}卫生院"
+        cname = f"{counties[t.county_code]}{t.name}社区卫生服务中心" if t.street else f"{t.name}卫生院"
         add(
             cid,
             cname,
@@ -247,7 +239,7 @@ def build_city(seed: int, scale: float) -> City:
     # private clinics
     for county in counties:
         ts = townships[townships.county_code == county]
-        n_c = max(2, int(round((160 if county in ("411002", "411003") else 120) * vf)))
+        n_c = max(2, int(round((160 if county in spec.employee_counties else 120) * vf)))
         probs = ts.residents.to_numpy() / ts.residents.sum()
         for j in range(1, n_c + 1):
             tw = str(rng.choice(ts.code.to_numpy(), p=probs))
@@ -266,9 +258,10 @@ def build_city(seed: int, scale: float) -> City:
 
     # -- communities, memberships, catchments ------------------------------------------
     comm_rows, mem_rows, cat_rows = [], [], []
-    move_dates = {c: (i, d) for c, i, d in MOVES}
-    for county in sorted(COMMUNITY_PLAN, key=lambda c: COMMUNITY_PLAN[c][1]):
-        n_comm, est = COMMUNITY_PLAN[county]
+    move_dates = {c: (i, d) for c, i, d in spec.moves}
+    plan = spec.community_plan
+    for county in sorted(plan, key=lambda c: plan[c][1]):
+        n_comm, est = plan[county]
         hosp = county_hosp[county]
         leads = hosp[:n_comm]
         cname = counties[county]
@@ -300,7 +293,7 @@ def build_city(seed: int, scale: float) -> City:
             k_to = k_from + 1
         for tw in ts:
             vill = facilities.facility_id[(facilities.tier == "village") & (facilities._township == tw)].tolist()
-            members = [centre_of[tw]] + (vill if county in EXPLICIT_VILLAGE_MEMBERSHIP else [])
+            members = [centre_of[tw]] + (vill if county in spec.explicit_village_membership else [])
             if tw == mover:
                 for fid in members:
                     mem_rows.append(
@@ -332,7 +325,7 @@ def build_city(seed: int, scale: float) -> City:
     communities = pd.DataFrame(comm_rows).sort_values("community_id", ignore_index=True)
     memberships = pd.DataFrame(mem_rows)
     catchments = pd.DataFrame(cat_rows)
-    return City(seed, scale, regions, facilities, communities, memberships, catchments, townships, counties)
+    return City(seed, scale, regions, facilities, communities, memberships, catchments, townships, counties, spec)
 
 
 def _dedupe(names: list[str]) -> list[str]:

@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from medcom.generate import geography as geo
 from medcom.generate.city import City
 from medcom.generate.ids import digit_strings, old_resident_ids, resident_ids
 from medcom.generate.rng import rng_for
@@ -130,6 +129,9 @@ class EncounterModel:
     city: City
     seed: int
     scale: float
+    # hospitals of the other cities of a province (facility_id, county_code): registry
+    # facilities of the warehouse where some of this city's out-of-county care goes
+    other_cities: list[tuple[str, str]] = field(default_factory=list)
     fac_id: pa.Array = field(init=False)
     fac_county: pa.Array = field(init=False)
     fac_cat: np.ndarray = field(init=False)
@@ -137,16 +139,18 @@ class EncounterModel:
     def __post_init__(self) -> None:
         f = self.city.facilities
         active = f.closed_on.isna().to_numpy()
-        ids = f.facility_id.tolist() + [x for x, _ in OUTSIDE_FACILITIES]
-        counties = f.county_code.tolist() + [c for _, c in OUTSIDE_FACILITIES]
+        spec = self.city.spec
+        outside = list(spec.outside_facilities) + list(self.other_cities)
+        ids = f.facility_id.tolist() + [x for x, _ in outside]
+        counties = f.county_code.tolist() + [c for _, c in outside]
         self.fac_id = pa.array(ids, pa.string())
         self.fac_county = pa.array(counties, pa.string())
-        self.fac_cat = np.array([TIER_CAT[t] for t in f.tier] + [OUTSIDE] * len(OUTSIDE_FACILITIES), np.int8)
+        self.fac_cat = np.array([TIER_CAT[t] for t in f.tier] + [OUTSIDE] * len(outside), np.int8)
         n_reg = len(f)
-        self.outside_idx = np.arange(n_reg, n_reg + len(OUTSIDE_FACILITIES))
+        self.outside_idx = np.arange(n_reg, n_reg + len(outside))
         tws = self.city.townships
         # township index space: city townships, then outside insured pseudo-townships
-        out_tw = [f"{c}{k:03d}" for c in geo.OUTSIDE_INSURED for k in (1, 2, 3)]
+        out_tw = [f"{c}{k:03d}" for c in spec.outside_insured for k in (1, 2, 3)]
         self.tw_codes = tws.code.tolist() + out_tw
         self.tw_county = np.array(tws.county_code.tolist() + [c[:6] for c in out_tw])
         self.tw_arrow = pa.array(self.tw_codes, pa.string())
@@ -186,20 +190,21 @@ class EncounterModel:
     # ---------------------------------------------------------------------- parameters
     def _params(self, county: str) -> CountyParams:
         r = rng_for(self.seed, "enc-params", county)
+        spec = self.city.spec
         base = float(r.uniform(0.835, 0.895))
-        if county == "411002":  # urban district with the city hospitals: highest in-county rate
+        if county == spec.urban_district:  # urban district with the city hospitals: highest in-county rate
             base = 0.90
         return CountyParams(
             in_rate_out=base,
             in_rate_inp=base - float(r.uniform(0.05, 0.10)),
-            primary=float(r.uniform(0.57, 0.69)) - (0.06 if county == "411002" else 0.0),
+            primary=float(r.uniform(0.57, 0.69)) - (0.06 if county == spec.urban_district else 0.0),
             down=float(r.uniform(0.7, 1.3)),
-            fcc_null=0.12 if county == "411024" else 0.0,
+            fcc_null=0.12 if county == spec.fcc_null_county else 0.0,
         )
 
     def counties(self) -> list[str]:
         """Insured counties that get encounter files: the city's counties, then outside ones."""
-        return list(self.city.counties) + list(geo.OUTSIDE_INSURED)
+        return list(self.city.counties) + list(self.city.spec.outside_insured)
 
     # ---------------------------------------------------------------------- people
     def pool(self, county: str) -> PeoplePool:
@@ -207,18 +212,20 @@ class EncounterModel:
             return self._pools[county]
         r = rng_for(self.seed, "people", county)
         tw_idx = np.flatnonzero(self.tw_county == county)
-        if county in geo.COUNTY_RESIDENTS:
+        spec = self.city.spec
+        if county in spec.county_residents:
             residents = self.city.townships.set_index("code").residents
             w = np.array([residents[self.tw_codes[i]] for i in tw_idx], float)
-            n = max(50, int(round(geo.COUNTY_RESIDENTS[county] * self.scale)))
-            emp_p = 0.30 if county in ("411002", "411003") else 0.15
+            n = max(50, int(round(spec.county_residents[county] * self.scale)))
+            emp_p = 0.30 if county in spec.employee_counties else 0.15
         else:
             w = np.ones(len(tw_idx))
             n = max(20, int(round(8_000 * self.scale)))
             emp_p = 0.4
         township = tw_idx[r.choice(len(tw_idx), size=n, p=w / w.sum())]
         employee = r.random(n) < emp_p
-        order = list(self.counties()).index(county)
+        # distinct insurance numbers across the cities of a province (the first city: as always)
+        order = 20 * spec.index + list(self.counties()).index(county)
         gidx = order * 10_000_000 + np.arange(n, dtype=np.int64)
         kind = r.random(n)
         area = np.full(n, int(county), np.int64)
@@ -358,7 +365,7 @@ class EncounterModel:
         p_down = np.where(prim_f, np.where(inp, 0.10, 0.015) * down_f, 0.0)
         referral = np.where(r < p_up, 1, np.where(r < p_up + p_down, 2, 0)).astype(np.int8)
         ref_arr = pc.take(pa.array(REFERRALS), pa.array(referral))
-        if county == "411082":  # this county leaves 转诊类型 empty for "none" (default = none)
+        if county == self.city.spec.empty_referral_county:  # leaves 转诊类型 empty for "none" (default = none)
             ref_arr = pc.if_else(pa.array(referral == 0), pa.scalar(None, pa.string()), ref_arr)
 
         # ---- money (cents)
