@@ -122,6 +122,11 @@ def demo(
         run_serve(host=host, port=port)
 
 
+from medcom.closing.cli import register as _register_closing  # noqa: E402 - close, closes, report
+
+_register_closing(app)
+
+
 def main() -> None:
     try:
         app(standalone_mode=True)

@@ -87,6 +87,9 @@ def prepare_warehouse() -> None:
         from ingest.audit import ensure_schema
 
         ensure_schema(con)
+        from medcom.closing.store import ensure_schema as ensure_closed_schema
+
+        ensure_closed_schema(con)  # every snapshot carries closed.kpi_values, empty until a close
     finally:
         con.close()
 
