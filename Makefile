@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export MEDCOM_HOME ?= $(CURDIR)/data
 
-.PHONY: demo test install browser lint test-fast bench clean screenshots
+.PHONY: demo test install browser pdf lint test-fast bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,17 +26,28 @@ browser:
 	  echo "browser: not root; install chromium chromium-driver fonts-noto-cjk to run the browser tests"; \
 	fi
 
-demo: install
+# Pango (WeasyPrint's text layout) and CJK fonts for the bulletin PDF; poppler-utils for its screenshots.
+pdf:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi "noto.*cjk" && command -v pdftoppm >/dev/null 2>&1; then \
+	  echo "pdf: pango, CJK fonts and poppler-utils present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "pdf: installing libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils (apt)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils >/dev/null; \
+	else \
+	  echo "pdf: not root; install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils for the bulletin PDF"; \
+	fi
+
+demo: install pdf
 	$(BIN)/medcom demo
 
 # The browser tests run against the generated + ingested + built test city.
-test: install browser
+test: install browser pdf
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	MEDCOM_BROWSER_CITY=generated $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Refresh docs/screenshots/*.png from a real browser run on the generated city.
-screenshots: install browser
+screenshots: install browser pdf
 	MEDCOM_BROWSER_CITY=generated MEDCOM_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 test-fast: install

@@ -50,15 +50,15 @@ def figures(con: duckdb.DuckDBPyConnection, month: date, source: str = "auto") -
 
 
 def pick_period(rows: pd.DataFrame) -> pd.DataFrame:
-    """One period per KPI: month rows, else YTD, else the latest year row (per KPI, all orgs alike)."""
+    """One row per KPI × org, as the scorecard shows it: the KPI's month rows, else its YTD rows, else
+    each org's latest year row (the period type is chosen per KPI, for all orgs alike)."""
     if rows.empty:
         return rows
     df = rows.copy()
     df["_rank"] = df.period_type.map({p: i for i, p in enumerate(PERIOD_PREFERENCE)}).fillna(9)
     best = df.groupby("kpi_code")["_rank"].transform("min")
-    df = df[df._rank == best]
-    latest = df.groupby("kpi_code")["period"].transform("max")
-    return df[df.period == latest].drop(columns="_rank")
+    df = df[df._rank == best].sort_values("period", ascending=False)
+    return df.drop_duplicates(["kpi_code", "org_level", "org_id"]).drop(columns="_rank")
 
 
 def scored_kpis(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -201,12 +201,16 @@ def org_frame(con: duckdb.DuckDBPyConnection, level: str, parent: str | None = N
 def league_tables(
     con: duckdb.DuckDBPyConnection, month: date, level: str = "county", parent: str | None = None,
     source: str = "auto",
+    frames: tuple[pd.DataFrame, dict | None, pd.DataFrame] | None = None,
 ) -> dict:  # fmt: skip
     """Every scored KPI's league table for `level` orgs (optionally the children of `parent`), with the
     composite: {'month', 'close', 'tables': {kpi_code: df}, 'kpis': dim rows, 'composite': df,
     'weights': {...}}."""
-    now, close = figures(con, month, source)
-    before, _ = figures(con, previous_month(month), "auto" if source == "auto" else source.replace("closed", "auto"))
+    if frames is None:
+        now, close = figures(con, month, source)
+        before, _ = figures(con, previous_month(month), "current" if source == "current" else "auto")
+    else:
+        now, close, before = frames
     orgs = org_frame(con, level, parent)
     kpis = scored_kpis(con)
     tables = {}

@@ -1,0 +1,183 @@
+"""The bulletin PDF read back as a document (pypdf): pages, page numbers, red-cell sentences and
+league tables against marts.kpi_values of the shared generated city (read-only: a provisional month)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from medcom_cli import REPO, run_medcom
+
+pypdf = pytest.importorskip("pypdf")
+pytestmark = pytest.mark.slow
+
+
+def _weasy_ok() -> str | None:
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as exc:
+        return f"WeasyPrint cannot load Pango ({exc}); `make test` installs it as root"
+    return None
+
+
+if (why := _weasy_ok()) is not None:  # pragma: no cover - only on machines without Pango
+    pytest.skip(why, allow_module_level=True)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_pages(path: Path) -> list[str]:
+    return [p.extract_text() or "" for p in pypdf.PdfReader(str(path)).pages]
+
+
+@pytest.fixture(scope="module")
+def facts(city_con):
+    month = city_con.execute("SELECT max(period) FROM marts.kpi_values WHERE period_type = 'month'").fetchone()[0]
+    names = dict(city_con.execute("SELECT org_level || ':' || org_id, name FROM marts.dim_org").fetchall())
+    kpis = {
+        r[0]: r[1:] for r in city_con.execute("SELECT kpi_code, name_zh, name_en, unit FROM marts.dim_kpi").fetchall()
+    }
+    counties = city_con.execute(
+        "SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county' ORDER BY 1"
+    ).fetchall()
+    return {"month": month, "names": names, "kpis": kpis, "counties": counties}
+
+
+@pytest.fixture(scope="module")
+def city_pdf(built_city, tmp_path_factory, facts):
+    out = tmp_path_factory.mktemp("bulletin") / "bulletin.pdf"
+    r = run_medcom("report", f"{facts['month']:%Y-%m}", "--out", str(out), home=built_city)
+    assert r.returncode == 0, r.stderr
+    assert "provisional" in r.stdout
+    if os.environ.get("MEDCOM_SCREENSHOTS") and shutil.which("pdftoppm"):
+        shots = REPO / "docs" / "screenshots"
+        for first, name in ((1, "bulletin-cover"), (2, "bulletin-scorecard"), (4, "bulletin-league")):
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "60",
+                    "-f",
+                    str(first),
+                    "-l",
+                    str(first),
+                    "-singlefile",
+                    str(out),
+                    str(shots / name),
+                ],  # fmt: skip
+                check=True,
+            )
+    return out, r.stdout
+
+
+def fraction_red_sentence(org: str, kpi: str, value: float, target: float, direction: str) -> str:
+    word = "低于" if direction == ">=" else "高于"
+    t = f"{target * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{org} {kpi} {value * 100:.1f}%, {word}目标 {t}% {abs(value - target) * 100:.1f} 个百分点"
+
+
+def test_bulletin_pages_and_numbers(city_pdf, facts):
+    out, stdout = city_pdf
+    pages = pdf_pages(out)
+    n = len(pages)
+    assert f"({n} pages" in stdout
+    assert n >= 3 + len(facts["counties"])
+    assert (
+        "已关账" not in pages[0]
+        and "未关账" in pages[0]
+        and f"{facts['month'].year}年{facts['month'].month}月" in pages[0]
+    )
+    for i, text in enumerate(pages[1:], start=2):  # the cover carries no number
+        assert f"第{i}页/共{n}页" in squash(text), (i, text[-80:])
+    # every county opens its own page
+    for _code, name in facts["counties"]:
+        assert any(squash(p).startswith(f"县区页：{name}") for p in pages), name
+    reader = pypdf.PdfReader(str(out))
+    w, h = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(w), round(h)) == (595, 842)  # A4 portrait cover (the scorecard pages are A4 landscape)
+    fonts = set()
+    for page in reader.pages[:3]:
+        for f in page["/Resources"]["/Font"].values():
+            fonts.add(str(f.get_object()["/BaseFont"]))
+    assert any("CJK" in f for f in fonts), fonts  # the CJK font is embedded (subset)
+
+
+def test_bulletin_red_cells_match_kpi_values(city_pdf, facts, city_con):
+    out, _ = city_pdf
+    text = squash("".join(pdf_pages(out)))
+    rows = city_con.execute(
+        """SELECT k.org_level, k.org_id, k.kpi_code, k.value, k.target, k.direction, k.status
+           FROM marts.kpi_values k JOIN marts.dim_kpi d USING (kpi_code)
+           WHERE k.period_type = 'month' AND k.period = ? AND d.unit = 'fraction'
+             AND k.org_level IN ('city', 'county', 'community')""",
+        [facts["month"]],
+    ).fetchall()
+    reds = [r for r in rows if r[6] == "red"]
+    assert reds, "the generated city has red cells"
+    for level, oid, code, value, target, direction, _ in rows:
+        sentence = squash(
+            fraction_red_sentence(
+                facts["names"][f"{level}:{oid}"], facts["kpis"][code][0], value, target or 0, direction
+            )
+        )
+        if _ == "red":
+            assert sentence in text, sentence
+        elif target is not None:
+            assert sentence not in text, sentence
+
+
+def test_bulletin_county_league_table_matches_kpi_values(city_pdf, facts, city_con):
+    out, _ = city_pdf
+    pages = [squash(p) for p in pdf_pages(out)]
+    code = "in_county_visit_rate"
+    name = facts["kpis"][code][0]
+    rows = city_con.execute(
+        """SELECT o.name, k.value FROM marts.kpi_values k JOIN marts.dim_org o USING (org_level, org_id)
+           WHERE k.kpi_code = ? AND k.org_level = 'county' AND k.period_type = 'month' AND k.period = ?
+             AND k.status NOT IN ('no_data', 'insufficient')
+           ORDER BY round(k.value, 9) DESC""",
+        [code, facts["month"]],
+    ).fetchall()
+    assert len(rows) >= 2
+    league = next(p for p in pages if p.startswith("县（市、区）排名"))
+    start = league.index(f"{name}(当月)")
+    block = league[start:]
+    pos, last_rank, last_value = 0, 0, None
+    for i, (org, value) in enumerate(rows, start=1):
+        rank = last_rank if last_value is not None and round(value, 9) == round(last_value, 9) else i
+        row = f"{rank}{org}{value * 100:.1f}%"
+        found = block.find(row, pos)
+        assert found >= 0, (row, block[:400])
+        pos, last_rank, last_value = found + len(row), rank, value
+
+
+def test_county_bulletin_holds_only_that_county(built_city, tmp_path, facts):
+    code, name = facts["counties"][0]
+    out = tmp_path / "county.pdf"
+    r = run_medcom(
+        "report", f"{facts['month']:%Y-%m}", "--county", code, "--lang", "en", "--out", str(out), home=built_city
+    )
+    assert r.returncode == 0, r.stderr
+    text = squash("".join(pdf_pages(out)))
+    assert squash(f"County page: {name}") in text and "Provisional" in text
+    city = facts["names"][next(k for k in facts["names"] if k.startswith("city:"))]
+    assert city not in text
+    for other_code, other in facts["counties"]:
+        if other_code != code:
+            assert other not in text, other
+    assert "County league tables" not in text
+
+
+def test_report_refuses_in_plain_words(built_city, tmp_path):
+    r = run_medcom("report", "2015-01", "--out", str(tmp_path / "x.pdf"), home=built_city)
+    assert r.returncode != 0 and "no KPI values for 2015-01" in r.stderr and "Traceback" not in r.stderr
+    r = run_medcom("report", "2021-01", "--county", "999999", "--out", str(tmp_path / "x.pdf"), home=built_city)
+    assert r.returncode != 0 and "no county with code 999999" in r.stderr
+    assert not (tmp_path / "x.pdf").exists()
