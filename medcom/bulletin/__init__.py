@@ -191,8 +191,11 @@ def _restated(
     return {"rows": rows, "more": max(0, len(df) - MAX_RESTATED_ROWS), "total": len(df)}
 
 
-def gather(con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh") -> dict:
-    """Everything the bulletin shows, as plain values (the template only lays it out)."""
+def gather(
+    con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh", city: str | None = None
+) -> dict:
+    """Everything the bulletin shows, as plain values (the template only lays it out). `county` /
+    `city`: the reader's scope (one county; one city of a province)."""
     has = con.execute(
         "SELECT count(*) FROM marts.kpi_values WHERE period_type IN ('month', 'ytd') AND period = ?", [month]
     ).fetchone()[0]
@@ -209,8 +212,19 @@ def gather(con: duckdb.DuckDBPyConnection, month: date, county: str | None = Non
         return df[["org_level", "org_id", "name"]].sort_values("org_id").to_dict("records")
 
     province = orgs[orgs.org_level == "province"]
-    top = province if not province.empty else orgs[orgs.org_level == "city"]
     counties = orgs[orgs.org_level == "county"].sort_values("org_id")
+    if city:  # one city of a province warehouse
+        top = orgs[(orgs.org_level == "city") & (orgs.org_id == str(city))]
+        if top.empty:
+            raise MedcomError(f"there is no city with code {city}")
+        counties = counties[counties.parent_id.astype(str) == str(city)]
+        columns = [*org_dicts(top), *org_dicts(counties)]
+    elif not province.empty:  # the province, its cities as columns; counties ranked across the province
+        top = province
+        columns = [*org_dicts(top), *org_dicts(orgs[orgs.org_level == "city"])]
+    else:
+        top = orgs[orgs.org_level == "city"]
+        columns = [*org_dicts(top), *org_dicts(counties)]
     if county:
         counties = counties[counties.org_id == str(county)]
         if counties.empty:
@@ -230,13 +244,13 @@ def gather(con: duckdb.DuckDBPyConnection, month: date, county: str | None = Non
             }
         )
     city = None
+    head = None
     if not county:
-        cols = [*org_dicts(top), *org_dicts(counties)]
-        lt = league_tables(con, month, "county", frames=frames)
-        city = {
+        lt = league_tables(con, month, "county", str(city) if city else None, frames=frames)
+        head = {
             "name": " · ".join(top.name),
-            "scorecard": _scorecard(kpis, cols, shown, lang),
-            "red": _red(kpis, cols, shown, lang),
+            "scorecard": _scorecard(kpis, columns, shown, lang),
+            "red": _red(kpis, [*columns, *org_dicts(counties)], shown, lang),
             "league": _league_view(lt, kpis, lang),
         }
     if close:
@@ -261,17 +275,19 @@ def gather(con: duckdb.DuckDBPyConnection, month: date, county: str | None = Non
         "state": state,
         "state_detail": detail,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "city": city,
+        "city": head,
         "sections": sections,
         "restated": _restated(con, month, kpis, orgs, county, lang),
     }
 
 
-def bulletin_html(con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh") -> str:
+def bulletin_html(
+    con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh", city: str | None = None
+) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    ctx = gather(con, month, county, lang)
+    ctx = gather(con, month, county, lang, city)
     ctx["css"] = (TEMPLATES / "bulletin.css").read_text(encoding="utf-8")
     return env.get_template("bulletin.html.j2").render(**ctx)
 
@@ -287,15 +303,29 @@ def _weasyprint():
     return weasyprint
 
 
-def render(con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh"):
+def render(
+    con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh", city: str | None = None
+):
     """The typeset WeasyPrint document (`.pages`, `.write_pdf()`)."""
-    html = bulletin_html(con, month, county, lang)
+    html = bulletin_html(con, month, county, lang, city)
     return _weasyprint().HTML(string=html, base_url=str(TEMPLATES)).render()
 
 
-def bulletin_pdf(con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh") -> bytes:
-    """The bulletin PDF as bytes (for the dashboard download: pass the viewer's county scope)."""
-    return render(con, month, county, lang).write_pdf()
+def bulletin_pdf(
+    con: duckdb.DuckDBPyConnection, month: date, county: str | None = None, lang: str = "zh", city: str | None = None
+) -> bytes:
+    """The bulletin PDF as bytes (for the dashboard download: pass the viewer's scope)."""
+    return render(con, month, county, lang, city).write_pdf()
+
+
+def scope_args(scope) -> dict:
+    """county= / city= for a viewer's scope (access.scope.Scope: level, code; or None = everything)."""
+    level, code = getattr(scope, "level", "all"), getattr(scope, "code", None)
+    if level == "county":
+        return {"county": code}
+    if level == "city":
+        return {"city": code}
+    return {}
 
 
 def write_bulletin(month: date, out: Path, county: str | None = None, lang: str = "zh") -> dict:
