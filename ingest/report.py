@@ -1,9 +1,10 @@
-"""Plain-words verdict lines (stdout) and progress (stderr)."""
+"""Plain-words verdict lines (stdout) and progress (the ingest step of medcom.progress)."""
 
 from __future__ import annotations
 
-import sys
 import time
+
+from medcom import progress
 
 VERDICT_WORDS = {
     "accepted": "accepted",
@@ -33,12 +34,11 @@ def verdict_line(outcome) -> str:
 
 
 class Progress:
-    """Rows-read progress on stderr for long files (at most one line a second)."""
+    """Rows-read progress of a long file: the note beside the ingest bar (at most once a second)."""
 
-    def __init__(self, name: str, stream=None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.stream = stream or sys.stderr
-        self.last = time.monotonic()  # first line after a second: short files stay quiet
+        self.last = time.monotonic()  # first note after a second: short files stay quiet
         self.shown = False
 
     def __call__(self, rows: int) -> None:
@@ -46,7 +46,7 @@ class Progress:
         if now - self.last >= 1.0:
             self.last = now
             self.shown = True
-            print(f"  reading {self.name}: {n(rows)} rows", file=self.stream, flush=True)
+            progress.note(f"reading {self.name}: {n(rows)} rows")
 
 
 def summary_line(outcomes, elapsed: float) -> str:

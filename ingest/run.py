@@ -34,6 +34,7 @@ from ingest.normalize import typed_select
 from ingest.pseudonymise import build_pid_map
 from ingest.read import read_source
 from ingest.report import Progress, summary_line, verdict_line
+from medcom import progress
 from medcom.contract import load_contract
 from medcom.errors import UsageError
 from medcom.settings import paths as medcom_paths
@@ -123,7 +124,8 @@ class _Run:
         self.wh = con.execute("SELECT current_database()").fetchone()[0]
         self.seq = 0
         self.accepted_shas: dict[str, str] = {}
-        self.out = out or sys.stdout
+        self.out = out  # None: through medcom.progress (stdout, above the bar)
+        self.verdicts = "all"
 
     # ---------------------------------------------------------------- per file
     def new_outcome(self, path: Path, feed: str | None) -> FileOutcome:
@@ -199,7 +201,7 @@ class _Run:
         con.execute(f"USE {o.alias}")
         try:
             if o.rows_read >= LONG_FILE_ROWS:
-                print(f"  checking {o.display_name}: {o.rows_read:,} rows", file=sys.stderr, flush=True)
+                progress.note(f"checking {o.display_name}: {o.rows_read:,} rows")
             t0 = time.monotonic()
             enrich(con, o.feed, base_sql=o.typed_sql)
             o.timings["normalise"] = time.monotonic() - t0
@@ -304,31 +306,52 @@ class _Run:
                 self.check(o, checks)
             elif o.typed_ready is False and o.verdict != "duplicate":
                 self._detach_quiet(o)
+            if not (o.typed_ready and spec.is_reference):
+                self.done(o)
         if spec.is_reference:
             ready = [o for o in outs if o.typed_ready]
             if len(ready) > 1:
                 build_peers(self.con, feed, [o.alias for o in ready])
             for o in ready:
                 self.check(o, checks)
+                self.done(o)
             _reject_partial_snapshot(outs)
         total = sum(o.rows_loaded for o in outs)
-        if total >= LONG_FILE_ROWS:
-            print(f"  loading {feed}: {total:,} rows in one transaction", file=sys.stderr, flush=True)
+        progress.note(f"loading {feed}: {total:,} rows in one transaction")
         t0 = time.monotonic()
         commit_feed(self.con, feed, outs, self.run_id)
         load_time = time.monotonic() - t0
-        if os.environ.get("MEDCOM_INGEST_TIMING"):
-            for o in outs:
-                parts = ", ".join(f"{k} {v:.1f}s" for k, v in o.timings.items())
-                print(f"  timing {o.display_name}: {parts}", file=sys.stderr, flush=True)
-            print(f"  timing {feed}: load transaction {load_time:.1f}s", file=sys.stderr, flush=True)
+        timings = [
+            f"  timing {o.display_name}: " + ", ".join(f"{k} {v:.1f}s" for k, v in o.timings.items()) for o in outs
+        ]
+        timings.append(f"  timing {feed}: load transaction {load_time:.1f}s")
+        for line in timings:  # in the log; on screen too with MEDCOM_INGEST_TIMING
+            if os.environ.get("MEDCOM_INGEST_TIMING"):
+                progress.echo(line, err=True)
+            else:
+                progress.detail(line)
         for o in outs:
-            print(verdict_line(o), file=self.out, flush=True)
-            for w in o.warnings:
-                print(f"  warning: {w}", file=self.out, flush=True)
+            self.verdict(o)
         for o in outs:
             self._remove_scratch(o)
         return outs
+
+    def verdict(self, o: FileOutcome) -> None:
+        """The file's verdict line (and its warnings): on `out`, or through medcom.progress."""
+        lines = [verdict_line(o)] + [f"  warning: {w}" for w in o.warnings]
+        shown = self.verdicts == "all" or o.verdict in ("rejected", "accepted_with_quarantine") or o.warnings
+        for line in lines:
+            if shown:
+                progress.echo(line, file=self.out)
+            else:
+                progress.detail(line)
+
+    def done(self, o: FileOutcome) -> None:
+        """One more file processed (the ingest bar)."""
+        step = progress.current()
+        if step is not None:
+            step.advance()
+            step.note(o.display_name)
 
     def _detach_quiet(self, o: FileOutcome) -> None:
         with contextlib.suppress(duckdb.Error):
@@ -367,9 +390,13 @@ def _remove_stale_scratch(folder: Path, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def ingest_paths(paths: list[Path], out=None) -> RunResult:
-    """Ingest files and inbox folders; prints one verdict line per file and a summary."""
-    out = out or sys.stdout
+def ingest_paths(paths: list[Path], out=None, verdicts: str = "all") -> RunResult:
+    """Ingest files and inbox folders; prints one verdict line per file and a summary.
+
+    Verdicts go to `out` when given, else to stdout through medcom.progress (every line is
+    also in the run's log file). verdicts="problems" shows only rejected and quarantined files
+    and warnings on screen (`medcom demo`); the others are in the log.
+    """
     t0 = time.monotonic()
     roots = [Path(p) for p in paths]
     missing = [str(p) for p in roots if not p.exists()]
@@ -378,13 +405,14 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
     everything = discover(roots)
     for f in everything:
         if f.skipped:
-            print(f"  {f.path.name}: {f.reason}", file=sys.stderr, flush=True)
+            progress.echo(f"  {f.path.name}: {f.reason}", err=True)
     found = [f for f in everything if not f.skipped]
     home = medcom_paths().ensure()
     run_id = "r" + _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
     tmp = home.tmp / run_id
     tmp.mkdir(parents=True, exist_ok=True)
     outcomes: list[FileOutcome] = []
+    stack = contextlib.ExitStack()
     try:
         with warehouse.writer(publish_after=True) as con:
             _remove_stale_scratch(home.tmp, keep=tmp)
@@ -392,6 +420,8 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
             con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
             run = _Run(con, roots, run_id, tmp, out=out)
+            run.verdicts = verdicts
+            step = stack.enter_context(progress.step("ingest", total=len(found), unit="files"))
             by_feed: dict[str, list[Path]] = defaultdict(list)
             unknown = []
             for f in sorted(found, key=lambda f: str(f.path)):
@@ -409,12 +439,19 @@ def ingest_paths(paths: list[Path], out=None) -> RunResult:
             if unknown:
                 record_outcomes(con, unknown)
                 for o in unknown:
-                    print(verdict_line(o), file=out, flush=True)
+                    run.verdict(o)
+                    step.advance()
                 outcomes += unknown
             con.execute("DETACH runctx")
             con.execute("UPDATE audit.runs SET finished_at = ? WHERE run_id = ?", [_utcnow(), run_id])
+            step.note("checkpoint")
             con.execute("CHECKPOINT")
+            stack.close()  # the ingest bar ends here; publishing (on leaving `writer`) has its own
+    except BaseException:
+        stack.__exit__(*sys.exc_info())  # the bar ends as failed
+        raise
     finally:
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(summary_line(outcomes, time.monotonic() - t0), file=out, flush=True)
+    progress.echo(summary_line(outcomes, time.monotonic() - t0), file=out)
     return RunResult(run_id=run_id, outcomes=outcomes)

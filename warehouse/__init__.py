@@ -55,6 +55,10 @@ def writer_lock() -> Iterator[None]:
         fh.write(f"{os.getpid()}\n")
         fh.flush()
         yield
+        with contextlib.suppress(OSError):  # no pid in the file: no writer (`medcom status`)
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -97,7 +101,7 @@ def publish() -> Path:
     folder = p.published / f"{SNAPSHOT_PREFIX}{stamp}"
     staging = p.published / f".{SNAPSHOT_PREFIX}{stamp}.partial"
     staging.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(p.warehouse, staging / "warehouse.duckdb")
+    _copy_with_progress(p.warehouse, staging / "warehouse.duckdb")
     os.replace(staging, folder)
     target = folder / "warehouse.duckdb"
     pointer_tmp = p.published / "CURRENT.tmp"
@@ -105,6 +109,34 @@ def publish() -> Path:
     os.replace(pointer_tmp, p.published / "CURRENT")
     _prune(p.published, keep=folder.name)
     return target
+
+
+def _copy_with_progress(src: Path, dst: Path, chunk: int = 64 << 20) -> None:
+    """Byte copy as the `publish` step of medcom.progress (sendfile in chunks; read/write elsewhere)."""
+    from medcom import progress
+
+    size = src.stat().st_size
+    with progress.step("publish", total=size, unit="bytes") as step, open(src, "rb") as fi, open(dst, "wb") as fo:
+        offset = 0
+        use_sendfile = hasattr(os, "sendfile")
+        while offset < size:
+            if use_sendfile:
+                try:
+                    sent = os.sendfile(fo.fileno(), fi.fileno(), offset, min(chunk, size - offset))
+                except OSError:
+                    use_sendfile = False
+                    fi.seek(offset)
+                    continue
+            else:
+                data = fi.read(min(chunk, size - offset))
+                fo.write(data)
+                sent = len(data)
+            if sent == 0:
+                break
+            offset += sent
+            step.advance(sent)
+    if offset != size:
+        raise OSError(f"copy of {src} stopped at {offset} of {size} bytes")
 
 
 def _prune(folder: Path, keep: str) -> None:

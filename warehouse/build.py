@@ -2,8 +2,11 @@
 
 dbt runs in a child process (`python -m warehouse.dbt_child`) so that dbt-duckdb's
 connection is certainly closed before the warehouse file is copied to a snapshot, and so
-that its memory is returned. Its structured (JSON) log is turned into one progress line per
-node and a one-line summary; the full log stays in MEDCOM_HOME/dbt/logs.
+that its memory is returned. Its structured (JSON) log is turned into the progress of the
+`build` step (medcom.progress: a bar on a terminal, plain lines otherwise), one detail line per
+node (the run's log file in MEDCOM_HOME/logs; on screen with --verbose) and a one-line summary;
+dbt's own full log stays in MEDCOM_HOME/dbt/logs. Every build is recorded for `medcom status`
+(warehouse/build_record.py).
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medcom import progress
 from medcom.errors import MedcomError
 from medcom.settings import paths
 
 
 class BuildFailed(MedcomError):
     pass
+
+
+class NothingIngested(MedcomError):
+    """`medcom build` before any file was accepted (exit 1): say what to run instead."""
 
 
 @dataclass
@@ -94,9 +102,48 @@ def prepare_warehouse() -> None:
         con.close()
 
 
+def ingested_files() -> tuple[int, int]:
+    """(files ingested, files accepted) so far, from audit.ingest_batches; (0, 0) before any ingest.
+
+    Call with the writer lock held."""
+    import duckdb
+
+    import warehouse
+
+    p = paths()
+    if not p.warehouse.exists():
+        return 0, 0
+    con = warehouse.open_writer()
+    try:
+        return con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE verdict IN ('accepted', 'accepted_with_quarantine')) "
+            "FROM audit.ingest_batches"
+        ).fetchone()
+    except duckdb.CatalogException:
+        return 0, 0
+    finally:
+        con.close()
+
+
+def refuse_if_empty() -> None:
+    """Raise NothingIngested unless at least one file has been accepted (call under the writer lock)."""
+    files, accepted = ingested_files()
+    anyway = "`medcom build --allow-empty` builds an empty warehouse anyway"
+    if files == 0:
+        raise NothingIngested(
+            "nothing has been ingested yet, so there is nothing to build: run `medcom ingest INBOX` first "
+            f"(`medcom generate INBOX` writes a synthetic city to try it); {anyway}"
+        )
+    if accepted == 0:
+        raise NothingIngested(
+            f"no file has been accepted yet ({files} ingested, none accepted): fix the rejected files and "
+            f"ingest them again (`medcom status` lists them); {anyway}"
+        )
+
+
 def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -> BuildResult:
-    """Run one dbt command in a child process, echoing one line per finished node."""
-    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    """Run one dbt command in a child process, as a `medcom.progress` step with one detail line per
+    finished node (`echo`, when given, also gets every line)."""
     p = paths().ensure()
     p.dbt_logs.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "warehouse.dbt_child", *dbt_args(command, ["--log-format", "json", *(extra or [])])]
@@ -104,8 +151,18 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
     started = time.perf_counter()
     total = 0
     errors: list[str] = []
-    with subprocess.Popen(args, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    step_name = command.split()[0] if command != "build" else "build"
+    with (
+        progress.step(step_name, unit="nodes") as step,
+        subprocess.Popen(args, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+    ):
         assert proc.stdout is not None
+
+        def emit(text: str) -> None:
+            step.detail(text)
+            if echo is not None:
+                echo(text)
+
         for line in proc.stdout:
             try:
                 msg = json.loads(line)
@@ -121,6 +178,8 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
                 kind = node.get("resource_type", "node")
                 label = node.get("node_name") or node.get("unique_id", "?")
                 total = int(data.get("total") or data.get("num_models") or total or 0)
+                if total > (step.total or 0):
+                    step.total = total
                 secs = float(data.get("execution_time") or 0)
                 if status in ("success", "pass", "ok") or status.startswith(("ok", "insert", "create", "select")):
                     result.ok += 1
@@ -137,10 +196,13 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
                     result.failed.append(f"{kind} {label}: {why}")
                     word = "FAILED"
                 index = data.get("index") or (result.ok + len(result.failed) + len(result.warned) + result.skipped)
-                echo(f"  [{index}/{total or '?'}] {word:<7} {kind:<9} {label} ({secs:.1f}s)")
+                step.advance()
+                step.note(label if word == "ok" else f"{word} {label}")
+                emit(f"  [{index}/{total or '?'}] {word:<7} {kind:<9} {label} ({secs:.1f}s)")
             elif name == "ConcurrencyLine":
                 total = int(data.get("node_count") or 0)
-                echo(f"dbt {command}: {total} nodes on {data.get('num_threads', '?')} threads")
+                step.total = total or None
+                emit(f"dbt {command}: {total} nodes on {data.get('num_threads', '?')} threads")
             elif name in ("RunResultError", "RunResultFailure", "RunResultErrorNoMessage") and data.get("msg"):
                 errors.append(str(data["msg"]).strip().splitlines()[0])
             elif info.get("level") == "error" and info.get("msg"):
@@ -154,27 +216,34 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
     return result
 
 
-def build(echo=None) -> BuildResult:
-    """`medcom build`: dbt build under the writer lock, then publish to readers."""
-    import warehouse
+def build(echo=None, allow_empty: bool = False) -> BuildResult:
+    """`medcom build`: dbt build under the writer lock, then publish to readers.
 
-    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    Refuses (NothingIngested, exit 1) before any file has been accepted, unless allow_empty."""
+    import warehouse
+    from warehouse import build_record
+
     with warehouse.writer_lock():
-        prepare_warehouse()
-        result = run_dbt("build", echo=echo)
-        if result.failed:
-            lines = "\n  ".join(result.failed[:10] + result.errors[:5])
-            raise BuildFailed(
-                f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
-                f"(the published warehouse was left unchanged):\n  {lines}"
-            )
-        snap = warehouse.publish()
+        if not allow_empty:
+            refuse_if_empty()
+        with build_record.recording(engine="duckdb") as rec:
+            prepare_warehouse()
+            result = run_dbt("build", echo=echo)
+            rec.update(nodes_passed=result.ok, nodes_failed=len(result.failed), warnings=len(result.warned))
+            if result.failed:
+                lines = "\n  ".join(result.failed[:10] + result.errors[:5])
+                raise BuildFailed(
+                    f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
+                    f"(the published warehouse was left unchanged):\n  {lines}"
+                )
+            snap = warehouse.publish()
+            rec["snapshot"] = snap.parent.name
     result.snapshot = snap.parent.name
     summary = f"build ok: {result.ok} nodes passed"
     if result.warned:
         summary += f", {len(result.warned)} warnings"
     summary += f" in {result.seconds:.1f} s; published {snap.parent.name}"
-    print(summary)
+    progress.result(summary)
     return result
 
 
@@ -186,5 +255,6 @@ def docs(echo=None) -> Path:
         prepare_warehouse()
         run_dbt("docs generate", echo=echo)
     index = paths().dbt_target / "index.html"
-    print(f"dbt docs written to {index.parent} — view with: python -m http.server --directory {index.parent} 8081")
+    progress.result(f"dbt docs written to {index.parent}")
+    progress.hint(f"python -m http.server --directory {index.parent} 8081, then open http://127.0.0.1:8081")
     return index

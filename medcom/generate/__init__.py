@@ -21,13 +21,16 @@ def generate(
     prefectures (许昌市 first) — or, with bad_corpus, the bad-input corpus into `out`."""
     _check_args(start, months, scale)
     _check_cities(cities, bad_corpus)
-    if bad_corpus:
-        from medcom.generate.corpus import write_corpus
+    from medcom import progress
 
-        return write_corpus(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet)
-    from medcom.generate.feeds import write_city
+    with progress.step("generate", unit="files"):
+        if bad_corpus:
+            from medcom.generate.corpus import write_corpus
 
-    return write_city(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet, cities=cities)
+            return write_corpus(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet)
+        from medcom.generate.feeds import write_city
+
+        return write_city(Path(out), start=start, months=months, scale=scale, seed=seed, quiet=quiet, cities=cities)
 
 
 def _check_cities(cities: int, bad_corpus: bool) -> None:

@@ -10,7 +10,6 @@ bool → bool. Only contract columns (by name) are written, in contract order.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from medcom import progress
 from medcom.contract import load_contract
 
 FIXED_TIME = dt.datetime(2020, 1, 1, 0, 0, 0)  # XLSX document properties (determinism)
@@ -53,7 +53,8 @@ class Style:
 
 
 class Progress:
-    """One line per written file on stderr, and a heartbeat for long files."""
+    """Counts written files and rows; each file is a detail line of the running `generate` step
+    (medcom.progress: log file, screen with --verbose), warnings go to stderr."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
@@ -65,13 +66,21 @@ class Progress:
         self.files += 1
         self.rows += rows
         if not self.quiet:
-            el = time.monotonic() - self.t0
             extra = f" ({style.describe()})" if style else ""
-            print(f"[{el:7.1f}s] {path}: {rows:,} rows{extra}", file=sys.stderr, flush=True)
+            line = f"{path}: {rows:,} rows{extra}"
+            step = progress.current()
+            if step is not None:
+                step.advance(detail=line)
+                step.note(f"{self.rows:,} rows")
+            else:
+                progress.detail(line)
 
     def note(self, msg: str) -> None:
         if not self.quiet:
-            print(f"[{time.monotonic() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+            if msg.startswith("warning"):
+                progress.echo(msg, err=True)
+            else:
+                progress.detail(msg)
 
 
 # ---------------------------------------------------------------------------- helpers
