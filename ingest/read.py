@@ -25,10 +25,13 @@ How values become text:
   fields than the header, or an unclosed quote at the end, means "file is truncated".
 - XLSX (first worksheet; the header row is the first row of the first 50 in which at least
   half of the feed's required columns are recognised; rows above it are title rows). Read by
-  a small streaming parser (zipfile + ElementTree, cached values of formulas, shared and
-  inline strings, date number formats incl. the Chinese ones such as `yyyy"年"m"月"d"日"`);
-  anything it does not understand is read by openpyxl (read-only mode) instead. The sheet's
-  stored dimension is ignored (a wrong one would cut rows). Cells become text so:
+  python-calamine (Rust; cached values of formulas, shared, inline and rich strings, date
+  number formats incl. the Chinese ones such as `yyyy"年"m"月"d"日"`; merged cells hold their
+  value in the top-left cell only); a workbook it cannot read is read by openpyxl (read-only
+  mode) instead. calamine holds the sheet's cells in memory while it is read (XLSX feeds are
+  registries and yearly tables; Excel caps a sheet at 1,048,576 rows). The sheet's stored
+  dimension is ignored (a wrong one would cut rows). Error cells (`#DIV/0!` …) are empty.
+  Cells become text so:
   text cells as is; booleans `true`/`false`; whole numbers without a decimal point
   (`411025001`, never `411025001.0`); other numbers with at most 15 significant digits
   (what Excel shows) and no exponent; date cells `YYYY-MM-DD` (with ` HH:MM:SS` when they
@@ -66,7 +69,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 100_000
 FAST_CSV = True  # try Arrow's CSV parser first (tests switch it off to exercise the csv-module path)
-FAST_XLSX = True  # read XLSX with the built-in streaming parser first (openpyxl when it gives up)
+FAST_XLSX = True  # read XLSX with python-calamine first (openpyxl when it cannot)
 HEADER_SCAN_ROWS = 50
 _BLOCK = 1 << 20
 
@@ -621,144 +624,55 @@ def _open_workbook(path: Path):
         raise FileRejected(f"{UNREADABLE}: {type(exc).__name__}: {exc}") from exc
 
 
-class _FastXlsxUnsupported(Exception):
-    """The workbook uses something the fast reader does not handle: read it with openpyxl."""
+def _workbook_is_1904(path: Path) -> bool:
+    """Check the ZIP holds an Excel workbook (plain-words rejections otherwise); True when it
+    counts dates from 1904 (serial numbers in date columns are then converted from 1904-01-01)."""
+    import re
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "xl/workbook.xml" not in zf.namelist():
+                raise FileRejected(f"{UNREADABLE}: a ZIP archive that is not an Excel .xlsx workbook")
+            workbook_xml = zf.read("xl/workbook.xml")
+    except (zipfile.BadZipFile, EOFError) as exc:
+        if _starts_like_real_zip(path):
+            raise FileRejected(TRUNCATED) from exc  # a genuine ZIP stream whose end is missing
+        raise FileRejected(f"{UNREADABLE}: damaged file (ZIP signature but not an Excel workbook)") from exc
+    except OSError as exc:
+        raise FileRejected(f"{UNREADABLE}: {exc}") from exc
+    return re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"", workbook_xml) is not None
 
 
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-# built-in number formats that are dates, including the Chinese/Japanese locale ones that
-# openpyxl does not know (27-36, 50-58: e.g. 31 = yyyy"年"m"月"d"日")
-_DATE_FMT_IDS = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
-
-
-def _xml_text(el) -> str:
-    """Text of a shared / inline string: its <t>, or the <t> of its runs; phonetic runs (<rPh>) excluded."""
-    t = el.find(f"{_NS}t")
-    if t is not None:
-        return t.text or ""
-    return "".join((r.findtext(f"{_NS}t") or "") for r in el.findall(f"{_NS}r"))
-
-
-def _fast_xlsx_rows(zf: zipfile.ZipFile) -> tuple[Iterator[tuple], dt.datetime]:
-    """(rows of cell values like openpyxl's values_only, epoch) for the first worksheet."""
-    import posixpath
-    import xml.etree.ElementTree as ET
-
-    from openpyxl.styles.numbers import is_date_format
-    from openpyxl.utils.cell import column_index_from_string
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
-    names = set(zf.namelist())
-    wb = ET.fromstring(zf.read("xl/workbook.xml"))
-    pr = wb.find(f"{_NS}workbookPr")
-    is_1904 = pr is not None and pr.get("date1904") in ("1", "true")
-    epoch = CALENDAR_MAC_1904 if is_1904 else CALENDAR_WINDOWS_1900  # openpyxl's, for from_excel
-    rels = {}
-    if "xl/_rels/workbook.xml.rels" in names:
-        for rel in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels")).iter(f"{_NS_PKG_REL}Relationship"):
-            rels[rel.get("Id")] = (rel.get("Target") or "", rel.get("Type") or "")
-    sheet_path = None
-    for sheet in wb.iter(f"{_NS}sheet"):
-        target, type_ = rels.get(sheet.get(f"{_NS_REL}id"), ("", ""))
-        if type_.endswith("/worksheet"):
-            sheet_path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-            break
-    if sheet_path is None or sheet_path not in names:
-        raise _FastXlsxUnsupported("first worksheet not found")
-    shared: list[str] = []
-    if "xl/sharedStrings.xml" in names:
-        with zf.open("xl/sharedStrings.xml") as fh:
-            for _event, el in ET.iterparse(fh):
-                if el.tag == f"{_NS}si":
-                    shared.append(_xml_text(el))
-                    el.clear()
-    date_styles: set[int] = set()
-    if "xl/styles.xml" in names:
-        styles = ET.fromstring(zf.read("xl/styles.xml"))
-        custom = {
-            int(f.get("numFmtId")): f.get("formatCode") or ""
-            for f in styles.iter(f"{_NS}numFmt")
-            if (f.get("numFmtId") or "").isdigit()
-        }
-        xfs = styles.find(f"{_NS}cellXfs")
-        for i, xf in enumerate(xfs.findall(f"{_NS}xf") if xfs is not None else []):
-            fid = int(xf.get("numFmtId") or 0)
-            if (fid in custom and is_date_format(custom[fid])) or (fid not in custom and fid in _DATE_FMT_IDS):
-                date_styles.add(i)
-
-    def value(c) -> object:
-        t = c.get("t", "n")
-        if t == "inlineStr":
-            is_ = c.find(f"{_NS}is")
-            return _xml_text(is_) if is_ is not None else None
-        v = c.findtext(f"{_NS}v")
-        if v is None:
-            return None
-        if t == "s":
-            return shared[int(v)]
-        if t in ("str", "e"):
-            return v
-        if t == "b":
-            return v.strip() in ("1", "true")
-        if t == "d":
-            return dt.datetime.fromisoformat(v.strip().rstrip("Z"))
-        num: float | int = float(v) if any(ch in v for ch in ".eE") else int(v)
-        if date_styles and int(c.get("s") or 0) in date_styles:
-            try:
-                return from_excel(num, epoch)
-            except (ValueError, OverflowError):
-                return num
-        return num
-
-    def rows() -> Iterator[tuple]:
-        expected = 1
-        sheet_data = None
-        with zf.open(sheet_path) as fh:
-            for event, el in ET.iterparse(fh, events=("start", "end")):
-                if event == "start":
-                    if el.tag == f"{_NS}sheetData":
-                        sheet_data = el
-                    continue
-                if el.tag != f"{_NS}row":
-                    continue
-                r = el.get("r")
-                number = int(r) if r and r.isdigit() else expected
-                while expected < number:  # rows that are not stored are empty
-                    yield ()
-                    expected += 1
-                cells: list = []
-                for c in el.iter(f"{_NS}c"):
-                    ref = c.get("r")
-                    if ref:
-                        col = column_index_from_string(ref.rstrip("0123456789"))
-                        if col > len(cells) + 1:
-                            cells.extend([None] * (col - 1 - len(cells)))
-                    cells.append(value(c))
-                yield tuple(cells)
-                expected = number + 1
-                if sheet_data is not None:
-                    sheet_data.clear()  # keep memory flat: drop the rows already read
-
-    return rows(), (_EPOCH_1904 if is_1904 else _EPOCH_1900)
+def _calamine_rows(start: tuple[int, int] | None, sheet) -> Iterator[tuple]:
+    """Rows of the sheet like openpyxl's values_only, empty cells None. calamine's rows start
+    at row 1 but at the first used column: pad the columns before it (tested with a sheet whose
+    used range starts at B3)."""
+    pad = (None,) * (start or (0, 0))[1]
+    for row in sheet.iter_rows():
+        yield pad + tuple(None if v == "" else v for v in row)
 
 
 def _read_xlsx(path: Path, spec: Feed, con, progress) -> ReadResult:
     if FAST_XLSX:
+        is_1904 = _workbook_is_1904(path)
         try:
-            with zipfile.ZipFile(path) as zf:
-                if "xl/workbook.xml" in zf.namelist():
-                    rows, epoch = _fast_xlsx_rows(zf)
-                    return _read_sheet(rows, spec, con, progress, epoch)
+            from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+            with open(path, "rb") as fh:
+                wb = CalamineWorkbook.from_filelike(fh)
+                try:
+                    sheets = [i for i, m in enumerate(wb.sheets_metadata) if m.typ == SheetTypeEnum.WorkSheet]
+                    if not sheets:
+                        raise FileRejected(f"{UNREADABLE}: the workbook has no worksheet")
+                    sheet = wb.get_sheet_by_index(sheets[0])
+                    rows = _calamine_rows(sheet.start, sheet)
+                    return _read_sheet(rows, spec, con, progress, _EPOCH_1904 if is_1904 else _EPOCH_1900)
+                finally:
+                    wb.close()
         except FileRejected:
             raise
-        except (zipfile.BadZipFile, EOFError) as exc:
-            if not _starts_like_real_zip(path):
-                raise FileRejected(f"{UNREADABLE}: damaged file (ZIP signature but not an Excel workbook)") from exc
-            raise FileRejected(TRUNCATED) from exc
-        except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read (or reject) it
-            log.debug("fast XLSX reader gave up on %s; using openpyxl", path, exc_info=True)
+        except Exception:  # noqa: BLE001 - anything calamine cannot read: let openpyxl read (or reject) it
+            log.debug("calamine could not read %s; using openpyxl", path, exc_info=True)
     wb, fh = _open_workbook(path)
     try:
         if not wb.worksheets:

@@ -452,3 +452,42 @@ def test_fast_xlsx_reader_matches_openpyxl(tmp_path, con, monkeypatch):
     assert out[True][0] == 5 and out[True][1] == 3
     assert out[True][2][0][:6] == ("C1", "0001", "2021-03-05", "其他", "1000", "0.3")
     assert out[True][2][-1][0] == "C9 rich"
+
+
+def test_xlsx_merged_titles_1904_dates_offset_columns(tmp_path, con, monkeypatch):
+    """python-calamine and openpyxl read the same: merged title cells, a 1904 workbook (date
+    cells and serial numbers in date columns), the built-in Chinese date format 31, a sheet
+    whose used range starts in column B and row 3; error cells are empty with calamine."""
+    import xlsxwriter
+
+    p = tmp_path / "m.xlsx"
+    wb = xlsxwriter.Workbook(str(p), {"date_1904": True})
+    ws = wb.add_worksheet("first")
+    zh_date = wb.add_format({"num_format": 31})  # yyyy"年"m"月"d"日"
+    ws.merge_range(2, 1, 2, 5, "许昌市 行政处罚 2021年")
+    ws.merge_range(3, 1, 3, 5, "单位：元")
+    ws.write_row(4, 1, ["案件编号", "机构编码", "处罚日期", "违法类型", "罚没金额"])
+    ws.write_row(5, 1, ["C1", "F1"])
+    ws.write_datetime(5, 3, dt.datetime(2021, 3, 5), zh_date)
+    ws.write_row(5, 4, ["其他", 1000])
+    ws.write_row(6, 1, ["C2", "F1", 42798, "其他"])  # serial 42798 in the 1904 system = 2021-03-05
+    ws.write_formula(6, 5, "=1000/4", None, 250)
+    ws.write_row(7, 1, ["C3", "F1", "2021-03-06", "其他"])
+    ws.write_formula(7, 5, "=1/0", None, "#DIV/0!")
+    wb.add_worksheet("second").write(0, 0, "ignored")
+    wb.close()
+    out = {}
+    for fast in (True, False):
+        monkeypatch.setattr(read_mod, "FAST_XLSX", fast)
+        r = read_source(p, "penalties", con)
+        got = con.execute(
+            "SELECT case_id, facility_id, decided_date, violation, fine, _row_number FROM source ORDER BY _row_number"
+        ).fetchall()
+        out[fast] = (r.rows_read, r.header_row, got)
+    assert out[True][:2] == (3, 5)
+    assert out[True][2][:2] == [
+        ("C1", "F1", "2021-03-05", "其他", "1000", 1),
+        ("C2", "F1", "2021-03-05", "其他", "250", 2),
+    ]
+    assert out[True][2][2] == ("C3", "F1", "2021-03-06", "其他", None, 3)  # the error cell
+    assert out[False][:2] == out[True][:2] and out[False][2][:2] == out[True][2][:2]

@@ -21,9 +21,11 @@ def generate(
     prefectures (许昌市 first) — or, with bad_corpus, the bad-input corpus into `out`."""
     _check_args(start, months, scale)
     _check_cities(cities, bad_corpus)
+    import contextlib
+
     from medcom import progress
 
-    with progress.step("generate", unit="files"):
+    with progress.step("generate", unit="files") if not quiet else contextlib.nullcontext():
         if bad_corpus:
             from medcom.generate.corpus import write_corpus
 
