@@ -55,6 +55,21 @@ def profiles_dir() -> str:
     return str(folder)
 
 
+def as_of_date() -> str:
+    """The build's as-of date: MEDCOM_AS_OF_DATE (YYYY-MM-DD), else today in Asia/Shanghai."""
+    import datetime as dt
+
+    raw = os.environ.get("MEDCOM_AS_OF_DATE", "").strip()
+    if not raw:
+        from ingest.checks import today_shanghai
+
+        return today_shanghai().isoformat()
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise BuildFailed(f"MEDCOM_AS_OF_DATE={raw!r} is not a date (use YYYY-MM-DD)") from None
+
+
 def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str]:
     """dbt command line (`command` may be two words, e.g. "docs generate")."""
     from dbt_project import PROJECT_DIR
@@ -70,6 +85,8 @@ def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str
         str(p.dbt_target),
         "--log-path",
         str(p.dbt_logs),
+        "--vars",
+        json.dumps({"as_of_date": as_of_date()}),
         *(extra or []),
     ]
 

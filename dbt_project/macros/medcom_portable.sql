@@ -130,3 +130,15 @@
 {% macro medcom_is_grade2_plus(grade) -%}
   {{ grade }} in ('3A', '3B', '3C', '2A', '2B', '2C')
 {%- endmacro %}
+
+{#- The build's as-of date (var `as_of_date`, YYYY-MM-DD; `medcom build` passes MEDCOM_AS_OF_DATE
+    or today's date in Asia/Shanghai): what "current" means for memberships, catchments and
+    open complaints. No model reads the wall clock, so a build is reproducible from its inputs
+    and this one var. -#}
+{% macro medcom_as_of_date() -%}
+  {%- set d = var('as_of_date', none) -%}
+  {%- if d is none and execute -%}
+    {{ exceptions.raise_compiler_error("var as_of_date is not set (medcom build passes it; with plain dbt use --vars '{as_of_date: 2026-01-31}')") }}
+  {%- endif -%}
+  cast('{{ d }}' as date)
+{%- endmacro %}

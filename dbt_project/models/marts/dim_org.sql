@@ -1,13 +1,9 @@
 -- marts.dim_org: every org of the city — city, counties, communities, townships, registry facilities.
--- Current attributes: memberships and catchments valid today (facility: own membership, else the
--- parent facility's). Parents: county → city; community and township → county; facility → its
+-- Current attributes: memberships and catchments valid on the build's as-of date (var as_of_date;
+-- facility: own membership, else the parent facility's). Parents: county → city; community and township → county; facility → its
 -- current community when it has one, else its county.
-with today as (
-    select {{ dbt.current_timestamp() }} as ts
-),
-
-today_date as (
-    select cast(ts as date) as d from today
+with today_date as (
+    select {{ medcom_as_of_date() }} as d
 ),
 
 memberships_now as (

@@ -1,6 +1,6 @@
 -- 投诉举报: one row per current complaint. county_code may be the city code (a city-level
 -- complaint, is_city_level). is_overdue: closed after due_date, or still open and due_date is
--- before the build date.
+-- before the build's as-of date (var as_of_date).
 select
     c.complaint_id,
     c.county_code,
@@ -16,7 +16,7 @@ select
     coalesce(c.closed_date <= c.due_date, false)                as is_closed_on_time,
     case
         when c.closed_date is not null then c.closed_date > c.due_date
-        else c.due_date < cast({{ dbt.current_timestamp() }} as date)
+        else c.due_date < {{ medcom_as_of_date() }}
     end                                                         as is_overdue,
     case when c.closed_date is not null
          then {{ dbt.datediff('c.received_date', 'c.closed_date', 'day') }} end

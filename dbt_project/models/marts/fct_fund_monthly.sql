@@ -8,7 +8,7 @@
 -#}
 
 with exec_rows as (
-    select org_id as community_id, period_type, period as month, numerator, denominator
+    select org_id as community_id, basis as period_type, month, numerator, denominator
     from {{ ref('int_kpi_c_budget_execution') }}
     where org_level = 'community'
 ),
