@@ -71,3 +71,22 @@ def city_con(built_city):
         con = warehouse.connect_reader()
         yield con
         con.close()
+
+
+# A small generated province (2 cities), ingested and built once per session; read-only.
+PROVINCE_ARGS = {"start": "2020-01", "months": 7, "scale": 0.01, "seed": 11, "cities": 2}
+
+
+@pytest.fixture(scope="session")
+def built_province(tmp_path_factory) -> Path:
+    """MEDCOM_HOME of a generated 河南省 of 2 cities (许昌市, 漯河市), ingested and built.
+    The inbox is at `<home>/../inbox`."""
+    root = tmp_path_factory.mktemp("province")
+    home, inbox = root / "home", root / "inbox"
+    args = [f"--{k}={v}" for k, v in PROVINCE_ARGS.items()]
+    run_medcom("generate", str(inbox), *args, home=home, check=True)
+    run_medcom("ingest", str(inbox), home=home, check=True)
+    run_medcom("build", home=home, check=True)
+    yield home
+    if os.environ.get("MEDCOM_KEEP_TEST_CITY") is None:
+        shutil.rmtree(root, ignore_errors=True)
