@@ -56,19 +56,9 @@ from {{ relation }}
 
   Output: kpi_code, org_level, org_id, month, basis, numerator, denominator, is_count.
 
-  A level above the city (e.g. province = Σ over its cities): the city rows are already the
-  right sums for every family (A–C over each month's plan counties, D every county plus the
-  city's own rows), so the next level is one more medcom_kpi_roll_up step over `city_rows`
-  with a city → province mapping, and one more spine branch:
-
-      province_rows as (
-          {{ medcom_kpi_roll_up('city_rows', 'spine', 'city', 'province',
-                                'city_to_province', by_month=false) }}
-      )
-
-  where city_to_province has child_id (city code), parent_id (province code), and `spine`
-  gets the province orgs for KPIs whose catalogue levels include `province`; add
-  `union all select * from province_rows` to the final select.
+  The province (when the warehouse holds one, int_province): one more medcom_kpi_roll_up step over
+  `city_rows` with the city → province mapping (int_city.province_code), plus the province's own
+  measure rows; its spine rows exist for every KPI whose catalogue levels include `city`.
 -#}
 {% macro medcom_kpi_monthly(measures, kpis, counts=[], city_counties='plan') -%}
 with measure_rows as (
@@ -128,6 +118,10 @@ org_months as (
     select 'city' as org_level, ci.city_code as org_id, p.month, p.basis
     from periods as p
     cross join {{ ref('int_city') }} as ci
+    union all
+    select 'province' as org_level, pr.province_code as org_id, p.month, p.basis
+    from periods as p
+    cross join {{ ref('int_province') }} as pr
 ),
 
 spine as (
@@ -135,7 +129,8 @@ spine as (
     from kpi_levels as l
     inner join org_months as o
         on o.basis = l.basis
-       and l.levels like {{ dbt.concat(["'% '", 'o.org_level', "' %'"]) }}
+       -- every KPI with city rows has province rows (kpis.md "Province level")
+       and l.levels like {{ dbt.concat(["'% '", "case when o.org_level = 'province' then 'city' else o.org_level end", "' %'"]) }}
 ),
 
 -- the directly attributed levels, zero-filled on the spine
@@ -150,7 +145,7 @@ direct_rows as (
     left join measures as m
         on m.kpi_code = s.kpi_code and m.org_level = s.org_level and m.org_id = s.org_id
        and m.month = s.month and m.basis = s.basis
-    where s.org_level <> 'city'
+    where s.org_level not in ('city', 'province')
 ),
 
 facility_rows as (
@@ -162,13 +157,11 @@ facility_rows as (
 
 county_to_city as (
     {% if city_counties == 'plan' -%}
-    select p.month, p.county_code as child_id, ci.city_code as parent_id
+    select p.month, p.county_code as child_id, p.city_code as parent_id
     from {{ ref('int_plan_counties_by_month') }} as p
-    cross join {{ ref('int_city') }} as ci
     {%- elif city_counties == 'all' -%}
-    select k.county_code as child_id, ci.city_code as parent_id
+    select k.county_code as child_id, k.city_code as parent_id
     from {{ ref('int_counties') }} as k
-    cross join {{ ref('int_city') }} as ci
     {%- else -%}
     {{ exceptions.raise_compiler_error("medcom_kpi_monthly: city_counties must be 'plan' or 'all', not " ~ city_counties) }}
     {%- endif %}
@@ -177,6 +170,20 @@ county_to_city as (
 city_rows as (
     {{ medcom_kpi_roll_up('direct_rows', 'spine', 'county', 'city', 'county_to_city',
                           by_month=(city_counties == 'plan'), own_rows='measures') }}
+),
+
+city_to_province as (
+    select city_code as child_id, province_code as parent_id
+    from {{ ref('int_city') }}
+    where province_code is not null
+),
+
+-- the province (when there is one) = Σ of its cities' rows of the same month and basis (each city
+-- row already covers that month's plan counties, or every county plus the city's own rows), plus
+-- the province's own rows (family D: complaints and agencies filed with the province's code)
+province_rows as (
+    {{ medcom_kpi_roll_up('city_rows', 'spine', 'city', 'province', 'city_to_province',
+                          by_month=false, own_rows='measures') }}
 )
 
 select * from direct_rows
@@ -184,6 +191,8 @@ union all
 select * from facility_rows
 union all
 select * from city_rows
+union all
+select * from province_rows
 {%- endmacro %}
 
 

@@ -1,7 +1,9 @@
--- marts.dim_org: every org of the city — city, counties, communities, townships, registry facilities.
+-- marts.dim_org: every org of the warehouse — the province (when there is one), its cities (or the
+-- city), counties, communities, townships, registry facilities.
 -- Current attributes: memberships and catchments valid on the build's as-of date (var as_of_date;
--- facility: own membership, else the parent facility's). Parents: county → city; community and township → county; facility → its
--- current community when it has one, else its county.
+-- facility: own membership, else the parent facility's). Parents: city → province (when there is
+-- one); county → city; community and township → county; facility → its current community when it
+-- has one, else its county.
 with today_date as (
     select {{ medcom_as_of_date() }} as d
 ),
@@ -37,13 +39,23 @@ facilities as (
 )
 
 select
-    'city' as org_level, city_code as org_id, city_name as name,
+    'province' as org_level, province_code as org_id, province_name as name,
     cast(null as {{ dbt.type_string() }}) as parent_level, cast(null as {{ dbt.type_string() }}) as parent_id,
     cast(null as {{ dbt.type_string() }}) as tier, cast(null as {{ dbt.type_string() }}) as grade,
     cast(null as {{ dbt.type_string() }}) as ownership,
     cast(null as {{ dbt.type_string() }}) as county_code, cast(null as {{ dbt.type_string() }}) as township_code,
     cast(null as {{ dbt.type_string() }}) as community_id,
     cast(null as date) as established_on
+from {{ ref('int_province') }}
+
+union all
+
+select
+    'city', city_code, city_name,
+    case when province_code is not null then 'province' end, province_code,
+    null, null, null,
+    null, null, null,
+    null
 from {{ ref('int_city') }}
 
 union all

@@ -1,10 +1,11 @@
--- 投诉举报: one row per current complaint. county_code may be the city code (a city-level
--- complaint, is_city_level). is_overdue: closed after due_date, or still open and due_date is
+-- 投诉举报: one row per current complaint. county_code may be a city's code (a city-level
+-- complaint, is_city_level) or the province's (is_province_level). is_overdue: closed after due_date, or still open and due_date is
 -- before the build's as-of date (var as_of_date).
 select
     c.complaint_id,
     c.county_code,
-    c.county_code = ci.city_code                                as is_city_level,
+    ci.city_code is not null                                    as is_city_level,
+    pr.province_code is not null                                as is_province_level,
     c.facility_id,
     c.received_date,
     {{ medcom_month_start('c.received_date') }}                 as received_month,
@@ -23,4 +24,5 @@ select
                                                                 as days_to_close,
     c._batch_id
 from {{ ref('stg_complaints') }} c
-cross join {{ ref('int_city') }} ci
+left join {{ ref('int_city') }} ci on ci.city_code = c.county_code
+left join {{ ref('int_province') }} pr on pr.province_code = c.county_code

@@ -4,7 +4,7 @@
 -- month end. prev_span_loaded is true only when encounters were loaded for every month of the
 -- previous year's span — per insured county (the encounters' coverage key is insured county ×
 -- month): a county needs its own months, a community its county's, the city every plan county's
--- (plan counties of the period's month end).
+-- (plan counties of the period's month end), the province every plan county of its cities.
 with down_by_township as (
     select
         month,
@@ -96,13 +96,20 @@ community_rows as (
     left join span_check as s on s.period = c.month and s.county_code = c.county_code
 ),
 
-city_sums as (
-    select r.period, sum(r.down_current) as down_current, sum(r.down_previous) as down_previous,
-        min(r.prev_span_loaded) as prev_span_loaded
+plan_county_rows as (
+    select r.*, p.city_code, c.province_code
     from county_rows as r
     inner join {{ ref('int_plan_counties_by_month') }} as p
         on p.month = r.period and p.county_code = r.org_id
-    group by r.period
+    inner join {{ ref('int_city') }} as c
+        on c.city_code = p.city_code
+),
+
+city_sums as (
+    select period, city_code, sum(down_current) as down_current, sum(down_previous) as down_previous,
+        min(prev_span_loaded) as prev_span_loaded
+    from plan_county_rows
+    group by period, city_code
 ),
 
 city_rows as (
@@ -111,7 +118,25 @@ city_rows as (
         coalesce(s.prev_span_loaded, 0) as prev_span_loaded
     from {{ ref('int_months') }} as m
     cross join {{ ref('int_city') }} as c
-    left join city_sums as s on s.period = m.month
+    left join city_sums as s on s.period = m.month and s.city_code = c.city_code
+),
+
+-- the province: the sums of its cities (= of every plan county of its cities)
+province_sums as (
+    select period, province_code, sum(down_current) as down_current, sum(down_previous) as down_previous,
+        min(prev_span_loaded) as prev_span_loaded
+    from plan_county_rows
+    where province_code is not null
+    group by period, province_code
+),
+
+province_rows as (
+    select 'province' as org_level, pr.province_code as org_id, m.month as period,
+        coalesce(s.down_current, 0) as down_current, coalesce(s.down_previous, 0) as down_previous,
+        coalesce(s.prev_span_loaded, 0) as prev_span_loaded
+    from {{ ref('int_months') }} as m
+    cross join {{ ref('int_province') }} as pr
+    left join province_sums as s on s.period = m.month and s.province_code = pr.province_code
 ),
 
 all_rows as (
@@ -120,6 +145,8 @@ all_rows as (
     select * from community_rows
     union all
     select * from city_rows
+    union all
+    select * from province_rows
 )
 
 select

@@ -1,10 +1,12 @@
 {#-
   Family D (综合监管) KPIs from complaints, penalties and supervision agencies
-  measures by county, and the city's own rows (complaints and agencies filed with the city's
-  code); the city = every county of the city plus its own rows (the engine's):
+  measures by county, and the city's own rows (complaints and agencies filed with a city's
+  code) and the province's own rows (filed with the province's code); the city = every county of
+  the city plus its own rows, the province = its cities plus its own rows (the engine's):
     complaint_timely_closure  complaints due in the period (due_date in it) closed on or before
                               due_date / complaints due in the period     month, ytd
-                              (county_code = the city code → counted at city level only)
+                              (county_code = a city's code → counted at that city's level only;
+                              the province's code → at province level only)
     penalty_cases             count of penalties decided in the period, by the facility's county
     insurance_fraud_cases     as above, violation = insurance_fraud
     recovered_fund            Σ recovered_fund of those penalties (元)     month, ytd
@@ -19,17 +21,21 @@ with years as (
     group by year
 ),
 
-city as (select city_code from {{ ref('int_city') }}),
+-- the level of an org code: a city's code counts at city level only, the province's at province level
+own_levels as (
+    select city_code as code, 'city' as org_level from {{ ref('int_city') }}
+    union all
+    select province_code, 'province' from {{ ref('int_province') }}
+),
 
--- an org code that is the city's code counts at city level only
 complaints as (
-    select case when c.county_code = ci.city_code then 'city' else 'county' end as org_level,
+    select coalesce(lv.org_level, 'county') as org_level,
            c.county_code as org_id,
            {{ medcom_month_start('c.due_date') }} as month,
            case when c.closed_date is not null and c.closed_date <= c.due_date then 1 else 0 end as on_time,
            1 as due
     from {{ ref('stg_complaints') }} as c
-    cross join city as ci
+    left join own_levels as lv on lv.code = c.county_code
 ),
 
 penalties as (
@@ -43,12 +49,12 @@ penalties as (
 ),
 
 agencies as (
-    select case when a.county_code = ci.city_code then 'city' else 'county' end as org_level,
+    select coalesce(lv.org_level, 'county') as org_level,
            a.county_code as org_id, y.period as month,
            a.professional_staff, a.staff_total
     from {{ ref('stg_supervision_agencies') }} as a
     inner join years as y on y.year = a.year
-    cross join city as ci
+    left join own_levels as lv on lv.code = a.county_code
 )
 
 {{ medcom_measure_rows('complaints', 'complaint_timely_closure', 'on_time', 'due') }}

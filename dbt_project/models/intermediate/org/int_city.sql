@@ -1,6 +1,10 @@
--- The city: the single regions row of level `city` (feeds.md "Codes").
+-- The city, or every city of the province (feeds.md "Codes"): the regions rows of level `city`,
+-- each with its province (NULL without one).
 select
-    region_code     as city_code,
-    name            as city_name
-from {{ ref('stg_regions') }}
-where level = 'city'
+    r.region_code     as city_code,
+    r.name            as city_name,
+    p.province_code
+from {{ ref('stg_regions') }} as r
+left join {{ ref('int_province') }} as p
+    on p.province_code = r.parent_code
+where r.level = 'city'

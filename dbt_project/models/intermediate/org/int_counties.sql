@@ -1,4 +1,5 @@
--- Counties of the city: parent is the city and the code shares the city's first 4 digits.
+-- Counties of the city (or of each city of the province): parent is the city and the code shares
+-- the city's first 4 digits.
 select
     r.region_code   as county_code,
     r.name          as county_name,
