@@ -170,7 +170,8 @@ def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
 
 
 def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
-    """Printable monthly report: the city (or county) scorecard, then each county's table on its own page."""
+    """Printable monthly report: the viewer's root scorecard (province, city or county), then each city's
+    (in a province) and each county's table on its own page."""
     root = q.root()
     kpis = q.kpis()
     title = t("report_title", lang, city=root.name if root else "")
@@ -194,8 +195,16 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
     parts.append(f"<h2>{h.escape(root.name)}</h2>")
     for tb in view(q, root, month, pt, lang=lang):
         parts.append(_html_table(q, kpis, tb, lang))
+    cities = q.children("province", root.id).get("city", []) if root.level == "province" else []
     if root.level == "city":
-        for county in q.children("city", root.id).get("county", []):
+        cities = [root]
+    for city in cities:
+        if city is not root:
+            parts.append(f'<div class="county"><h2>{h.escape(city.name)}</h2>')
+            for tb in view(q, city, month, pt, lang=lang):
+                parts.append(_html_table(q, kpis, tb, lang))
+            parts.append("</div>")
+        for county in q.children("city", city.id).get("county", []):
             parts.append(f'<div class="county"><h2>{h.escape(county.name)}</h2>')
             for tb in view(q, county, month, pt, lang=lang):
                 parts.append(_html_table(q, kpis, tb, lang))

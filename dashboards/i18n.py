@@ -32,6 +32,7 @@ _L: dict[str, tuple[str, str]] = {
     "st_none": ("无目标", "No target"),
     "st_insufficient": ("样本不足", "Too few cases"),
     "st_no_data": ("无数据", "No data"),
+    "lvl_province": ("省", "Province"),
     "lvl_city": ("市", "City"),
     "lvl_county": ("县（市、区）", "County"),
     "lvl_community": ("医共体", "Medical community"),

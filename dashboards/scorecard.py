@@ -43,8 +43,8 @@ def view(
     """The tables of one drill-down view: [{'kind': 'matrix'|'list', 'orgs': [...], 'cells': df, 'title'}]."""
     kids = q.children(org.level, org.id)
     tables = []
-    if org.level in ("city", "county"):
-        child_level = "county" if org.level == "city" else "community"
+    if org.level in ("province", "city", "county"):
+        child_level = {"province": "city", "city": "county", "county": "community"}[org.level]
         orgs = [org] + kids.get(child_level, [])
         tables.append(
             dict(kind="matrix", orgs=orgs, cells=_noted(q.cells(orgs, month, pt, families), pt, lang), title=None)

@@ -101,16 +101,18 @@ def summary_table(s: pd.DataFrame, lang: str):
     }
     body = []
     order = []
-    for county in s[s.level == "county"].org_id:
-        order += list(s[(s.level == "community") & (s.county == county)].index) + list(
-            s[(s.level == "county") & (s.org_id == county)].index
-        )
-    order += list(s[s.level == "city"].index)
+    for city in sorted(set(s.city)):  # each city's counties, then the city; the province last
+        for county in s[(s.level == "county") & (s.city == city)].org_id:
+            order += list(s[(s.level == "community") & (s.county == county)].index) + list(
+                s[(s.level == "county") & (s.org_id == county)].index
+            )
+        order += list(s[(s.level == "city") & (s.org_id == city)].index)
+    order += list(s[s.level == "province"].index)
     for i in order:
         r = s.loc[i]
         bal = r.projected_balance
         state = "" if pd.isna(bal) else (t("surplus", lang) if bal >= 0 else t("overrun", lang))
-        cls = {"community": "", "county": "subtotal", "city": "total"}[r.level]
+        cls = {"community": "", "county": "subtotal", "city": "total", "province": "total"}[r.level]
         name = r["name"] if r.level == "community" else f"{r['name']} {t('subtotal', lang)}"
         body.append(
             html.Tr(

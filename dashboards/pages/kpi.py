@@ -319,7 +319,12 @@ def content(q: Queries, p: dict, lang: str):
         className="data-table",
         id="numden-table",
     )
-    levels = [lv for lv in q.kpi_levels(code) if lv != "city"] or [org.level]
+    # peers to compare: every level below the top (cities are peers only in a province)
+    top = q.top()
+    levels = [
+        lv for lv in q.kpi_levels(code) if lv != "province" and (lv != "city" or (top and top.level == "province"))
+    ]
+    levels = levels or [org.level]
     peer_level = (
         p.get("dl")
         if p.get("dl") in levels

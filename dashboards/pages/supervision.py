@@ -23,7 +23,9 @@ def _lists(q, org, month, lang):
         insp["planned_month"] = insp.planned_month.astype(str).str[:7]
         insp = insp[["inspection_id", "facility_name", "county_code", "kind", "planned_month"]]
     if not comp.empty:
-        comp["county_code"] = comp.county_code.map(lambda c: names.get(("county", c)) or names.get(("city", c)) or c)
+        comp["county_code"] = comp.county_code.map(
+            lambda c: names.get(("county", c)) or names.get(("city", c)) or names.get(("province", c)) or c
+        )
         comp = comp[["complaint_id", "county_code", "received_date", "due_date", "days_overdue"]]
     labels = {
         "inspection_id": t("inspection_id", lang),

@@ -9,7 +9,8 @@ class FundQueries:
     def fund(self, year: int) -> dict[str, pd.DataFrame]:
         """Per community and month of the year: spend, pro-rated budget, prepayments (monthly and
         cumulative), annual budget, execution rate and projected year-end balance (结余 > 0, 超支 < 0);
-        `summary` = the latest month per community plus county and city roll-ups (sums).
+        `summary` = the latest month per community plus county, city and province roll-ups (sums);
+        column `city` names each row's city (empty for the province).
 
         Read from `marts.fct_fund_monthly`; without it, derived from `fund_budget_execution`
         (numerator = spend, denominator = pro-rated budget) and `marts.fct_fund_prepayments`,
@@ -56,11 +57,13 @@ class FundQueries:
         ].copy()
         summary["level"] = "community"
         rolls = [_rollup(g, "county", county, self.name("county", county)) for county, g in summary.groupby("county")]
-        for c in self.scope_orgs("city"):  # the city total, for viewers who see the whole city
-            mine = summary[[("city", c.id) in self.lineage("community", x) for x in summary.org_id]]
-            rolls.append(_rollup(mine, "city", c.id, c.name))
+        for lvl in ("city", "province"):  # totals for viewers who see a whole city / the province
+            for c in self.scope_orgs(lvl):
+                mine = summary[[(lvl, c.id) in self.lineage("community", x) for x in summary.org_id]]
+                rolls.append(_rollup(mine, lvl, c.id, c.name))
         summary = pd.concat([summary, pd.DataFrame(rolls)], ignore_index=True)
-        summary["_o"] = summary.level.map({"community": 0, "county": 1, "city": 2})
+        summary["city"] = [self._city_of(lv, x) for lv, x in zip(summary.level, summary.org_id, strict=True)]
+        summary["_o"] = summary.level.map({"community": 0, "county": 1, "city": 2, "province": 3})
         summary = summary.sort_values(["_o", "county", "org_id"]).drop(columns="_o").reset_index(drop=True)
         return {"monthly": df, "summary": summary}
 
@@ -110,6 +113,10 @@ class FundQueries:
         months_elapsed = df.budget_ytd.astype(float) / bm.where(bm > 0)
         df["projected_balance"] = df.annual_budget - df.spend_ytd.astype(float) * 12 / months_elapsed
         return df
+
+    def _city_of(self, level: str, org_id: str) -> str:
+        hit = [oid for lvl, oid in self.lineage(level, org_id) if lvl == "city"]
+        return hit[0] if hit else ""
 
     def fund_years(self) -> list[int]:
         rows = self.con.execute(

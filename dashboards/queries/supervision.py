@@ -24,6 +24,14 @@ class SupervisionQueries:
         )
         return self.scope_filter(df, "county", "county_code")
 
+    def _region_filter(self, df: pd.DataFrame, col: str) -> pd.DataFrame:
+        """Rows whose `col` is an in-scope county, city or province code (complaints may carry a
+        city's or the province's own code)."""
+        if df.empty:
+            return df.reset_index(drop=True)
+        keep = [any(self.in_scope(lvl, str(c)) for lvl in ("county", "city", "province")) for c in df[col]]
+        return df[keep].reset_index(drop=True)
+
     def overdue_complaints(self, as_of: date) -> pd.DataFrame:
         """Complaints past their due date and not closed by the month's last day."""
         end = _month_end(as_of)
@@ -36,4 +44,4 @@ class SupervisionQueries:
             "ORDER BY c.due_date",
             [end, end, end, end],
         )
-        return self.scope_filter(df, "county", "county_code")
+        return self._region_filter(df, "county_code")
