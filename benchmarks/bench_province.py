@@ -25,8 +25,8 @@ from _common import machine, medcom, run  # noqa: E402
 
 
 def _count(home: Path, sql: str) -> int:
-    name = (home / "published" / "CURRENT").read_text().strip()
-    with duckdb.connect(str(home / "published" / name / "warehouse.duckdb"), read_only=True) as c:
+    p = home / "published" / (home / "published" / "CURRENT").read_text().strip()
+    with duckdb.connect(str(p / "warehouse.duckdb" if p.is_dir() else p), read_only=True) as c:
         return int(c.execute(sql).fetchone()[0])
 
 

@@ -194,18 +194,24 @@ def demo(
     port: opt.Port = 8050,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard at the end.")] = True,
     verbose: opt.Verbose = False,
+    cities: Annotated[int, typer.Option(help="1 = the city of Xuchang; N > 1 = a province (河南省) of N cities.")] = 1,
 ) -> None:
     """Generate the demo data, ingest it, build, and serve — one command from a fresh checkout."""
     if serve_after:
         _check_listen(host, port)  # before minutes of work, not after
     from ingest.run import ingest_paths
+    from medcom.demo_check import check_demo_home
     from medcom.generate import generate as run_generate
     from medcom.settings import paths
     from warehouse.build import build as run_build
 
-    inbox = out or paths().ensure().home / "inbox"
+    home = paths().ensure().home
+    inbox = out or home / ("inbox" if cities == 1 else f"inbox-{cities}-cities")
+    check_demo_home(home, cities)
     if not (inbox.exists() and any(inbox.iterdir())):
-        s = run_generate(inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False)
+        s = run_generate(
+            inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False, cities=cities
+        )
         progress.result(_generated(s, inbox))
     ingest_paths([inbox], verdicts="problems")
     run_build()

@@ -80,7 +80,11 @@ PROVINCE_ARGS = {"start": "2020-01", "months": 7, "scale": 0.01, "seed": 11, "ci
 @pytest.fixture(scope="session")
 def built_province(tmp_path_factory) -> Path:
     """MEDCOM_HOME of a generated 河南省 of 2 cities (许昌市, 漯河市), ingested and built.
-    The inbox is at `<home>/../inbox`."""
+    The inbox is at `<home>/../inbox`. `MEDCOM_TEST_PROVINCE_HOME`: reuse a home built so before
+    (kept with MEDCOM_KEEP_TEST_CITY=1), for quick iterations."""
+    if os.environ.get("MEDCOM_TEST_PROVINCE_HOME"):
+        yield Path(os.environ["MEDCOM_TEST_PROVINCE_HOME"])
+        return
     root = tmp_path_factory.mktemp("province")
     home, inbox = root / "home", root / "inbox"
     args = [f"--{k}={v}" for k, v in PROVINCE_ARGS.items()]

@@ -105,6 +105,13 @@ def server(browser_home, tmp_path_factory):
         yield base
 
 
+@pytest.fixture(scope="session")
+def province_server(built_province, tmp_path_factory):
+    """`medcom serve` on the generated 2-city province (`built_province`)."""
+    with serving(built_province, tmp_path_factory.mktemp("serve-province")) as base:
+        yield base
+
+
 @pytest.fixture
 def scratch_server(tmp_path):
     """A second `medcom serve` on a throw-away fixture warehouse that a test may republish."""
