@@ -209,9 +209,7 @@ def demo(
     inbox = out or home / ("inbox" if cities == 1 else f"inbox-{cities}-cities")
     check_demo_home(home, cities)
     if not (inbox.exists() and any(inbox.iterdir())):
-        s = run_generate(
-            inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False, cities=cities
-        )
+        s = run_generate(inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False, cities=cities)
         progress.result(_generated(s, inbox))
     ingest_paths([inbox], verdicts="problems")
     run_build()
