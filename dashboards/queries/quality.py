@@ -180,7 +180,8 @@ def _coverage_pairs(
     From the coverage keys (`<county or community>:<YYYY-MM>` or `:<YYYY>`, comma-separated) when
     present; otherwise (rejected files load nothing) from the file name: its county or community and
     month (or year for yearly feeds), or every county of the city when the name has no county
-    (a city-wide file).
+    (a city-wide file) — in a province, of the city whose code the name carries (the generated
+    layout `<feed>/<city code>/<file>`), else of every city.
     """
     out: set[tuple] = set()
     if isinstance(coverage, str) and coverage:
@@ -195,8 +196,12 @@ def _coverage_pairs(
             periods = {(int(y), 0) for y in _YEAR.findall(file_name)}
         else:
             periods = {(int(y), int(m)) for y, m in _MONTH.findall(file_name)}
-        cs = {c for c in _CODE6.findall(file_name) if c in counties}
+        codes = set(_CODE6.findall(file_name))
+        cs = {c for c in codes if c in counties}
         cs |= {comm_county[k] for k in comm_county if k and k in file_name}
+        if not cs:  # a city-wide file of one city of a province
+            cities = {c[:4] for c in codes if c.endswith("00") and not c.endswith("0000")}
+            cs = {k for k in counties if k[:4] in cities}
         for c in cs or counties:
             for ym in periods:
                 out.add((c, ym))
