@@ -184,6 +184,29 @@ def create_app(scope: Scope | None = None) -> Dash:
             return Response(t("no_warehouse", lang), status=503, mimetype="text/plain; charset=utf-8")
         return Response(body, mimetype="text/html; charset=utf-8")
 
+    @server.route("/bulletin.pdf")
+    def _bulletin():
+        """The monthly bulletin PDF (medcom.bulletin) in the viewer's scope."""
+        from dashboards.controls import requested_or_latest
+        from medcom.bulletin import bulletin_pdf, scope_args
+        from medcom.errors import MedcomError
+
+        p = dict(request.args)
+        lang = norm_lang(p.get("lang"))
+        scope = frame.current_scope()
+        try:
+            with frame.queries(scope) as q:
+                month = requested_or_latest(parse_month(p.get("month")), q.months())
+                if month is None:
+                    return Response(t("no_data_month", lang), status=404, mimetype="text/plain; charset=utf-8")
+                pdf = bulletin_pdf(q.con, month, lang=lang, **scope_args(scope))
+        except NoWarehouse:
+            return Response(t("no_warehouse", lang), status=503, mimetype="text/plain; charset=utf-8")
+        except MedcomError as exc:
+            return Response(str(exc), status=400, mimetype="text/plain; charset=utf-8")
+        name = f"bulletin-{month:%Y-%m}{'-' + scope.code if scope.code else ''}-{lang}.pdf"
+        return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
     @server.route("/healthz")
     def _health():
         return Response("ok", mimetype="text/plain")

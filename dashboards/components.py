@@ -125,13 +125,15 @@ def kpi_cell(row: dict | None, unit: str | None, lang: str):
     note = ""
     if row.get("_note"):
         note = row["_note"]
+    restated = row.get("_restated") if isinstance(row.get("_restated"), str) else ""
     return html.Td(
         [
             html.Div(fmt_value(row.get("value"), unit, lang), className="cell-value"),
             html.Div(fmt_target(row.get("target"), row.get("direction"), unit, lang), className="cell-target"),
             html.Div(note, className="cell-note") if note else None,
+            html.Div(restated, className="cell-restated", title=row.get("_restated_tip") or "") if restated else None,
         ],
-        className=f"cell status-{status}",
+        className=f"cell status-{status}" + (" restated" if restated else ""),
         style={"background": bg, "color": fg},
         title=tip,
         **{"data-status": status},

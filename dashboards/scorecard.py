@@ -11,6 +11,7 @@ from dash import dcc, html
 
 from dashboards.components import (
     STATUS_COLOURS,
+    fmt_value,
     href,
     legend,
     month_label,
@@ -37,12 +38,60 @@ def resolve(q: Queries, p: dict) -> tuple[Org | None, date | None, str]:
     return org, month, pt
 
 
+def figures_of(q: Queries, p: dict, month: date) -> tuple[str, dict | None]:
+    """('closed' | 'current', the month's newest close): a closed month shows its closed figures
+    unless the URL asks for `fig=current`."""
+    close = q.close_of(month)
+    if close is None:
+        return "current", None
+    return ("current" if p.get("fig") == "current" else "closed"), close
+
+
+def close_banner(q: Queries, month: date, fig: str, close: dict | None, base: str, state: dict, lang: str):
+    """'closed on … (revision n)' with the closed / current switch, or 'not closed'."""
+    if close is None:
+        return html.Div(t("not_closed", lang), className="close-banner open", id="close-banner")
+    when = pd.Timestamp(close["closed_at"])
+    text = t("closed_on", lang, date=f"{when:%Y-%m-%d %H:%M}", revision=int(close["revision"]))
+    if fig == "current":
+        text += " · " + t("showing_current", lang)
+    links = [
+        dcc.Link(
+            t(f"fig_{f}", lang),
+            href=href(base, state, fig=f),
+            id=f"fig-{f}",
+            className="fig-switch active" if f == fig else "fig-switch",
+        )
+        for f in ("closed", "current")
+    ]
+    return html.Div(
+        [html.Span(text, id="close-banner-text"), html.Span(links, className="fig-switches")],
+        className=f"close-banner {fig}",
+        id="close-banner",
+        **{"data-figures": fig, "data-revision": str(int(close["revision"]))},
+    )
+
+
 def view(
-    q: Queries, org: Org, month: date, pt: str, families: tuple[str, ...] | None = None, lang: str = "zh"
+    q: Queries,
+    org: Org,
+    month: date,
+    pt: str,
+    families: tuple[str, ...] | None = None,
+    lang: str = "zh",
+    fig: str = "current",
 ) -> list[dict]:
-    """The tables of one drill-down view: [{'kind': 'matrix'|'list', 'orgs': [...], 'cells': df, 'title'}]."""
+    """The tables of one drill-down view: [{'kind': 'matrix'|'list', 'orgs': [...], 'cells': df, 'title'}].
+    `fig="closed"`: the month's closed figures (newest revision); restated cells are marked either way."""
     kids = q.children(org.level, org.id)
     tables = []
+    restated = q.restated(month) if q.close_of(month) else None
+
+    def _noted(cells: pd.DataFrame, pt: str, lang: str = "zh") -> pd.DataFrame:
+        return _marked(_noted_cells(cells, pt, lang), restated, fig, q, lang)
+
+    if fig == "closed":
+        q = _ClosedCells(q)
     if org.level in ("province", "city", "county"):
         child_level = {"province": "city", "city": "county", "county": "community"}[org.level]
         orgs = [org] + kids.get(child_level, [])
@@ -80,7 +129,48 @@ def view(
     return tables
 
 
-def _noted(cells: pd.DataFrame, pt: str, lang: str = "zh") -> pd.DataFrame:
+class _ClosedCells:
+    """`q` whose `cells()` are the month's closed figures (everything else passes through)."""
+
+    def __init__(self, q: Queries):
+        self._q = q
+
+    def __getattr__(self, name):
+        return getattr(self._q, name)
+
+    def cells(self, orgs, month, pt="month", families=None):
+        return self._q.closed_cells(orgs, month, pt, families)
+
+
+def _key(r) -> tuple:
+    return (r.kpi_code, r.org_level, str(r.org_id), r.period_type, pd.Timestamp(r.period).date())
+
+
+def _marked(cells: pd.DataFrame, restated: pd.DataFrame | None, fig: str, q: Queries, lang: str) -> pd.DataFrame:
+    """Mark restated cells: `_restated` ("更正 old → new") and `_restated_tip` (the correction files)."""
+    if restated is None or restated.empty or cells.empty:
+        return cells
+    units = q.kpis().set_index("kpi_code").unit.to_dict()
+    index = {_key(r): r for r in restated.itertuples()}
+    marks, tips = [], []
+    for r in cells.itertuples():
+        hit = index.get(_key(r))
+        if hit is None:
+            marks.append("")
+            tips.append("")
+            continue
+        unit = units.get(r.kpi_code)
+        old, new = fmt_value(hit.old_value, unit, lang), fmt_value(hit.new_value, unit, lang)
+        marks.append(t("restated_mark", lang, old=old, new=new))
+        files = ", ".join(hit.files) or "—"
+        tips.append(t("restated_tip", lang, files=files))
+    cells = cells.copy()
+    cells["_restated"] = marks
+    cells["_restated_tip"] = tips
+    return cells
+
+
+def _noted_cells(cells: pd.DataFrame, pt: str, lang: str = "zh") -> pd.DataFrame:
     if cells.empty:
         return cells
     cells = cells.copy()
@@ -156,6 +246,14 @@ def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = Tr
                 className="btn btn-link",
                 id="print-link",
             ),
+            html.A(
+                t("bulletin_pdf", lang),
+                href=f"/bulletin.pdf?month={month_str(month)}&lang={lang}",
+                target="_blank",
+                className="btn btn-link",
+                id="bulletin-link",
+                title=t("bulletin_pdf_hint", lang),
+            ),
         ]
     return html.Div(items, className="controls")
 
@@ -173,11 +271,12 @@ def page(
     if org is None or month is None:
         return html.Div(t("no_data_month", lang), className="empty")
     state = {**p, "month": month_str(month), "pt": pt, "level": org.level, "org": org.id, "lang": lang}
+    fig, close = figures_of(q, p, month)
     kpis = q.kpis()
     if families:
         kpis = kpis[kpis.family.isin(families)]
     blocks = []
-    tables = view(q, org, month, pt, families, lang)
+    tables = view(q, org, month, pt, families, lang, fig=fig)
     for i, tb in enumerate(tables):
 
         def header_link(o, _cur=org):
@@ -217,6 +316,7 @@ def page(
                 ]
             ),
             controls(q, month, pt, lang, with_export=families is None),
+            close_banner(q, month, fig, close, base, state, lang),
             html.Div([breadcrumbs(q, org, base, state, lang), summary(tables, org, lang)], className="crumb-row"),
             html.Div([legend(lang), html.Span(t("drill_hint", lang), className="hint")], className="legend-row"),
             *blocks,

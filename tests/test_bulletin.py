@@ -184,3 +184,26 @@ def test_report_refuses_in_plain_words(built_city, tmp_path):
     r = run_medcom("report", "2021-01", "--county", "999999", "--out", str(tmp_path / "x.pdf"), home=built_city)
     assert r.returncode != 0 and "no county with code 999999" in r.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_dashboard_bulletin_download_obeys_the_scope(city_env, facts, monkeypatch, tmp_path):
+    """/bulletin.pdf renders in the request's scope (dashboards.frame.current_scope): a county viewer
+    gets only their county."""
+    from access.scope import Scope
+    from dashboards import frame
+    from dashboards.app import create_app
+
+    code, name = facts["counties"][-1]
+    monkeypatch.setattr(frame, "current_scope", lambda: Scope("county", code))
+    app = create_app()
+    with app.server.test_client() as client:
+        r = client.get(f"/bulletin.pdf?month={facts['month']:%Y-%m}&lang=zh")
+    assert r.status_code == 200 and r.mimetype == "application/pdf", r.data[:200]
+    path = tmp_path / f"scoped-{code}.pdf"
+    path.write_bytes(r.data)
+    text = squash("".join(pdf_pages(path)))
+    assert f"县区页：{name}" in text
+    for other_code, other in facts["counties"]:
+        if other_code != code:
+            assert other not in text, other
+    assert "县（市、区）排名" not in text

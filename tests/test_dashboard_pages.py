@@ -43,7 +43,7 @@ def _find(component, pred):
     return out
 
 
-PAGES = ["/", "/kpi", "/fund", "/supervision", "/quality", "/sql"]
+PAGES = ["/", "/kpi", "/fund", "/supervision", "/quality", "/sql", "/closes"]
 
 
 @pytest.mark.parametrize("path", PAGES)

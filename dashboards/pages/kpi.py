@@ -385,7 +385,56 @@ def content(q: Queries, p: dict, lang: str):
             className="card",
         ),
     ]
+    closed = closed_card(q, code, org, pt, tr, unit, lang)
+    if closed is not None:
+        body.append(closed)
     return html.Div(body, id="kpi-page")
+
+
+def closed_card(q: Queries, code: str, org: Org, pt: str, tr: pd.DataFrame, unit: str | None, lang: str):
+    """Closed values of this cell (every close and revision) beside today's value; None without closes."""
+    hist = q.closed_history(code, org.level, org.id)
+    if hist.empty:
+        return None
+    hist = hist[hist.period_type == pt]
+    if hist.empty:
+        return None
+    now = {pd.Timestamp(r.period).date(): r for r in tr.itertuples()}
+    rows = []
+    for r in hist.sort_values(["closed_month", "revision"], ascending=False).itertuples():
+        per = pd.Timestamp(r.period).date()
+        cur = now.get(per)
+        cur_value = cur.value if cur is not None else None
+        cur_status = cur.status if cur is not None else None
+        changed = (
+            cur is None
+            or (pd.isna(r.value) != pd.isna(cur_value))
+            or (not pd.isna(r.value) and round(float(r.value), 9) != round(float(cur_value), 9))
+            or r.status != cur_status
+        )
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(f"{pd.Timestamp(r.closed_month):%Y-%m} r{int(r.revision)}"),
+                    html.Td(str(per.year) if pt == "year" else month_label(per, lang)),
+                    html.Td(fmt_value(r.value, unit, lang)),
+                    html.Td(fmt_value(cur_value, unit, lang)),
+                    html.Td(
+                        status_label(r.status, lang)
+                        if r.status == cur_status
+                        else f"{status_label(r.status, lang)} → {status_label(cur_status, lang)}"
+                    ),
+                ],
+                className="restated-row" if changed else None,
+            )
+        )
+    head = [t("rs_closed_month", lang), t("month", lang), t("closed_value", lang), t("current_value", lang)]
+    table = html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in [*head, t("status", lang)]])), html.Tbody(rows)],
+        className="data-table",
+        id="closed-vs-current",
+    )
+    return html.Div([html.H3(t("closed_vs_current", lang)), table], className="card", id="closed-card")
 
 
 def level_sort(levels):

@@ -17,6 +17,7 @@ Modules by concern:
 - `kpis`: KPI cells for the scorecard, trends, peer distributions;
 - `catalogue`: KPI definitions, the data dictionary, last loads;
 - `fund`, `supervision`, `quality`: the pages of those names;
+- `closes`: closed figures of a month, restated cells, the revision log;
 - `sql`: the analysts' sandbox, run on the scope's snapshot;
 - `dates`: month arithmetic.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 from access.scope import Scope
 from dashboards.queries.base import NoWarehouse, Reader, connect
 from dashboards.queries.catalogue import CatalogueQueries, dbt_descriptions
+from dashboards.queries.closes import CloseQueries
 from dashboards.queries.dates import parse_month
 from dashboards.queries.fund import FundQueries
 from dashboards.queries.kpis import PERIOD_PREFERENCE, KpiQueries
@@ -45,7 +47,9 @@ from dashboards.queries.sql import run_sql
 from dashboards.queries.supervision import SupervisionQueries
 
 
-class Queries(OrgQueries, KpiQueries, CatalogueQueries, FundQueries, SupervisionQueries, QualityQueries, Reader):
+class Queries(
+    OrgQueries, KpiQueries, CatalogueQueries, FundQueries, SupervisionQueries, QualityQueries, CloseQueries, Reader
+):
     """All query modules on one per-request connection, filtered by `scope`."""
 
 

@@ -37,10 +37,16 @@ class KpiQueries:
         return m[-1] if m else None
 
     def cells(
-        self, orgs: list[Org], month: date, period_type: str = "month", families: tuple[str, ...] | None = None
+        self,
+        orgs: list[Org],
+        month: date,
+        period_type: str = "month",
+        families: tuple[str, ...] | None = None,
+        source: str = "marts.kpi_values",
     ) -> pd.DataFrame:
         """One row per KPI × org for the month: requested period type, else the KPI's own
-        period (month/ytd), else the latest annual value of that year or before."""
+        period (month/ytd), else the latest annual value of that year or before. `source`: a
+        kpi_values-shaped relation (the closed figures of a month: `closes.closed_cells`)."""
         orgs = [x for x in orgs if self.in_scope(x.level, x.id)]
         if not orgs:
             return pd.DataFrame(columns=CELL_COLUMNS)
@@ -50,7 +56,7 @@ class KpiQueries:
             df = self.df(
                 f"""
                 SELECT {", ".join("k." + c for c in CELL_COLUMNS)}
-                FROM marts.kpi_values k JOIN _orgs o USING (org_level, org_id)
+                FROM {source} k JOIN _orgs o USING (org_level, org_id)
                 WHERE (k.period_type IN ('month', 'ytd') AND k.period = ?)
                    OR (k.period_type = 'year' AND k.period <= ? AND k.period >= ?)
                 """,

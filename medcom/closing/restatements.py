@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from medcom.closing.store import KPI_COLUMNS, batches_sql, has_closes
+from medcom.closing.store import KPI_COLUMNS, _closed_tables, batches_sql, closes_sql, has_closes
 
 KEY = ["kpi_code", "org_level", "org_id", "period_type", "period"]
 COLUMNS = [
@@ -46,7 +46,7 @@ def restatements(con: duckdb.DuckDBPyConnection, month: date | None = None) -> p
     params = [month] if month else []
     sql = f"""
         WITH latest AS (
-            SELECT closed_month, max(revision) AS revision FROM closed.closes GROUP BY closed_month
+            SELECT closed_month, max(revision) AS revision FROM {closes_sql(con)} GROUP BY closed_month
         ), frozen AS (
             SELECT c.closed_month, c.revision, c.closed_at, {cols}
             FROM closed.kpi_values c JOIN latest l USING (closed_month, revision) {where}
@@ -90,7 +90,7 @@ def new_batches(con: duckdb.DuckDBPyConnection, month: date, revision: int) -> p
     """Batches today's figures rest on that the close (month, revision) did not: feed, batch_id,
     coverage, received_at."""
     src = batches_sql(con, con.execute("SELECT current_database()").fetchone()[0])
-    if not src:
+    if not src or "batches" not in _closed_tables(con):  # a copy without the closes' batch lists
         return pd.DataFrame(columns=["feed", "batch_id", "coverage", "received_at"])
     return con.execute(
         f"""

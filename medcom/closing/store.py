@@ -232,11 +232,24 @@ def _close(con: duckdb.DuckDBPyConnection, month: date, note: str | None, user: 
     return CloseResult(month, revision, closed_at, user, note, int(rows), int(batches), snapshot)
 
 
+def _closed_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'closed'").fetchall()
+    return {r[0] for r in rows}
+
+
 def has_closes(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'closed' AND table_name = 'closes'"
-    ).fetchone()
-    return bool(row and row[0])
+    return bool({"closes", "kpi_values"} & _closed_tables(con))
+
+
+def closes_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The closes as a relation: `closed.closes`, or — in a copy that holds only the (scoped)
+    `closed.kpi_values` — the closes named by its rows (closed_by, snapshot, counts unknown)."""
+    if "closes" in _closed_tables(con):
+        return "closed.closes"
+    return (
+        "(SELECT closed_month, revision, closed_at, NULL::VARCHAR AS closed_by, note, NULL::VARCHAR AS snapshot, "
+        "count(*) AS kpi_rows, NULL::BIGINT AS batches FROM closed.kpi_values GROUP BY ALL)"
+    )
 
 
 def list_closes(con: duckdb.DuckDBPyConnection):
@@ -247,14 +260,15 @@ def list_closes(con: duckdb.DuckDBPyConnection):
         return pd.DataFrame(
             columns=["closed_month", "revision", "closed_at", "closed_by", "note", "snapshot", "kpi_rows", "batches"]
         )
-    return con.execute("SELECT * FROM closed.closes ORDER BY closed_month DESC, revision").df()
+    return con.execute(f"SELECT * FROM {closes_sql(con)} ORDER BY closed_month DESC, revision").df()
 
 
 def latest_revision(con: duckdb.DuckDBPyConnection, month: date) -> dict | None:
     """The newest close of a month ({closed_month, revision, closed_at, closed_by, note, …}) or None."""
     if not has_closes(con):
         return None
-    df = con.execute("SELECT * FROM closed.closes WHERE closed_month = ? ORDER BY revision DESC LIMIT 1", [month]).df()
+    sql = f"SELECT * FROM {closes_sql(con)} WHERE closed_month = ? ORDER BY revision DESC LIMIT 1"
+    df = con.execute(sql, [month]).df()
     return None if df.empty else df.iloc[0].to_dict()
 
 
