@@ -43,7 +43,12 @@ def closed_city(built_city, tmp_path_factory):
     inbox = Path((built_city.parent / "inbox-path").read_text())
     with _snapshot(home) as con:
         month = con.execute("SELECT max(period) FROM marts.kpi_values WHERE period_type = 'month'").fetchone()[0]
-        plan = [r[0] for r in con.execute("SELECT DISTINCT parent_id FROM marts.dim_org WHERE org_level = 'community'")]
+        plan = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT parent_id FROM marts.dim_org WHERE org_level = 'community'"
+            ).fetchall()
+        ]
     run_medcom("close", f"{month:%Y-%m}", home=home, check=True)
     src = next(p for c in sorted(plan) if (p := inbox / "encounters" / f"encounters_{month:%Y-%m}_{c}.csv").exists())
     lines = src.read_bytes().splitlines(keepends=True)
@@ -63,7 +68,7 @@ def test_closed_month_switches_and_marks_restated_cells(closed_city, driver, tmp
     home, month, fix_name = closed_city
     with _snapshot(home) as con:
         restated = restatements(con)
-        counties = {r[0] for r in con.execute("SELECT org_id FROM marts.dim_org WHERE org_level = 'county'")}
+        counties = {r[0] for r in con.execute("SELECT org_id FROM marts.dim_org WHERE org_level = 'county'").fetchall()}
     # a restated county cell of a month KPI shown on the city scorecard
     hit = restated[
         (restated.org_level == "county") & (restated.period_type == "month") & restated.org_id.isin(counties)
