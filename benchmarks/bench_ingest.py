@@ -1,11 +1,13 @@
 """Ingest speed: one month of encounters at --scale 1.0, next to a bare DuckDB read_csv.
 
-    .venv/bin/python benchmarks/bench_ingest.py --scale 1.0 [--work /tmp/bench-ingest]
+    .venv/bin/python benchmarks/bench_ingest.py --scale 1.0 [--history-months 12] [--work /tmp/bench-ingest]
 
 Prints rows/second and peak memory for `medcom ingest` of the month's encounter files
 (after the registry is loaded), and for a bare `CREATE TABLE … AS SELECT * FROM
 read_csv(...)` of the same CSV files in DuckDB (no validation, no archive, no audit).
 Peak memory of ingest is measured in its own process (ru_maxrss of the child).
+With `--history-months N` the N months before are generated and ingested first (untimed), so
+the timed month's batch-level expectations compare with a real history.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--month", default="2021-03")
+    ap.add_argument("--history-months", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path("/tmp/medcom-bench-ingest"))
     args = ap.parse_args()
     work: Path = args.work
@@ -67,19 +70,28 @@ def main() -> None:
     inbox, home = work / "inbox", work / "home"
     env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SECRET="bench")
 
+    y, m = map(int, args.month.split("-"))
+    k = y * 12 + m - 1 - args.history_months
+    start = f"{k // 12:04d}-{k % 12 + 1:02d}"
+    months = str(args.history_months + 1)
     secs, _ = peak_child(
-        medcom("generate", str(inbox), "--start", args.month, "--months", "1", "--scale", str(args.scale)), env
+        medcom("generate", str(inbox), "--start", start, "--months", months, "--scale", str(args.scale)), env
     )
     print(f"generate: {secs:.1f} s")
 
-    # registry first (reference feeds), then time the encounters alone
+    # registry and history first, then time the month's encounters alone
     enc_dir = inbox / "encounters"
-    enc_files = sorted(p for p in enc_dir.iterdir() if p.suffix in (".csv", ".parquet"))
     hold = work / "hold"
-    shutil.move(str(enc_dir), hold)
+    hold.mkdir(parents=True)
+    for p in enc_dir.iterdir():
+        if p.name.startswith(f"encounters_{args.month}_"):
+            shutil.move(str(p), hold / p.name)
     others = [str(p) for p in inbox.iterdir()]
-    peak_child(medcom("ingest", *others), env)
+    secs, _ = peak_child(medcom("ingest", *others), env)
+    print(f"registry, other feeds and {args.history_months} months of history: {secs:.1f} s")
+    enc_dir = work / "month" / "encounters"
     shutil.move(str(hold), enc_dir)
+    enc_files = sorted(p for p in enc_dir.iterdir() if p.suffix in (".csv", ".parquet"))
 
     con = duckdb.connect()
     rows = count_rows(con, enc_files)

@@ -1,8 +1,9 @@
-"""Write expectations/suites/<feed>.json for every feed: `python -m expectations.export`.
+"""Write expectations/suites/<feed>.json for every feed with batch-level expectations:
+`python -m expectations.export`.
 
-The suites are derived from the feed contract and the ingest checks
-(`expectations.suites.suite_json`); tests/test_expectations.py fails when a file is out of
-date. `--check` only compares and exits 1 when a file differs.
+The suites are derived from the feed contract (`batch:`) and expectations/batch.py
+(`expectations.suites.suite_json`, default thresholds); tests/test_expectations.py fails
+when a file is out of date. `--check` only compares and exits 1 when a file differs.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from expectations.suites import dumps, feed_checks, suite_json
-from medcom.contract import load_contract
+from expectations.suites import dumps, feeds_with_suites, suite_json
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 
 def rendered() -> dict[str, str]:
-    """{file name: JSON text} for every feed, in load order."""
-    return {f"{feed}.json": dumps(suite_json(feed, feed_checks(feed))) for feed in load_contract().load_order()}
+    """{file name: JSON text} for every feed with batch-level expectations, in load order."""
+    return {f"{feed}.json": dumps(suite_json(feed)) for feed in feeds_with_suites()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,19 @@ AUDIT_DDL = [
         batch_id VARCHAR, row_number BIGINT, reason VARCHAR, row_json VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS audit.dq_results (
         batch_id VARCHAR, expectation VARCHAR, success BOOLEAN, observed_value VARCHAR, unexpected_count BIGINT)""",
+    # batch-level expectations (expectations/batch.py): passed | failed | skipped, in plain words
+    "ALTER TABLE audit.dq_results ADD COLUMN IF NOT EXISTS status VARCHAR",
+    "ALTER TABLE audit.dq_results ADD COLUMN IF NOT EXISTS description VARCHAR",
+    "ALTER TABLE audit.dq_results ADD COLUMN IF NOT EXISTS message VARCHAR",
+    # one row per failing county-month (× group) of a failed batch-level expectation
+    """CREATE TABLE IF NOT EXISTS audit.dq_findings (
+        batch_id VARCHAR, feed VARCHAR, expectation VARCHAR, county VARCHAR, period VARCHAR, grp VARCHAR,
+        message VARCHAR)""",
+    # what a batch delivered: one row per coverage key (org = county, community or region;
+    # county = the org's county; period = YYYY-MM or YYYY); rejected batches too (rows_loaded 0)
+    """CREATE TABLE IF NOT EXISTS audit.batch_coverage (
+        batch_id VARCHAR, feed VARCHAR, org VARCHAR, county VARCHAR, period VARCHAR,
+        rows_loaded BIGINT, rows_quarantined BIGINT)""",
 ]
 
 
@@ -55,19 +68,38 @@ def insert_batch(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     )
 
 
-def insert_dq(con: duckdb.DuckDBPyConnection, batch_id: str, results) -> None:
-    rows = []
+def insert_dq(con: duckdb.DuckDBPyConnection, batch_id: str, feed: str | None, results) -> None:
+    rows, findings = [], []
     for r in results or []:
-        obs = getattr(r, "observed_value", None)
-        unexpected = getattr(r, "unexpected_count", None)
+        obs = r.observed_value
         rows.append(
             (
                 batch_id,
-                str(getattr(r, "expectation", "")),
-                bool(getattr(r, "success", False)),
+                r.expectation,
+                bool(r.success),
                 None if obs is None else str(obs),
-                None if unexpected is None else int(unexpected),
+                None if r.unexpected_count is None else int(r.unexpected_count),
+                r.status,
+                r.description,
+                "; ".join(r.messages) or None,
             )
         )
+        for f in r.findings:
+            county = f["org"]
+            findings.append((batch_id, feed, r.expectation, county, f["period"], f.get("grp"), f["message"]))
     if rows:
-        con.executemany("INSERT INTO audit.dq_results VALUES (?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT INTO audit.dq_results (batch_id, expectation, success, observed_value, unexpected_count, "
+            "status, description, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    if findings:
+        con.executemany("INSERT INTO audit.dq_findings VALUES (?, ?, ?, ?, ?, ?, ?)", findings)
+
+
+def insert_coverage(con: duckdb.DuckDBPyConnection, batch_id: str, feed: str | None, rows) -> None:
+    """`rows`: (org, county, period, rows_loaded, rows_quarantined) of one batch."""
+    if rows:
+        con.executemany(
+            "INSERT INTO audit.batch_coverage VALUES (?, ?, ?, ?, ?, ?, ?)", [(batch_id, feed, *r) for r in rows]
+        )

@@ -62,3 +62,32 @@ def identity_sql(feed_name: str, prefix: str = "") -> str | None:
         expr = DERIVED[c].format(p=prefix) if c in DERIVED else f'{prefix}"{c}"'
         parts.append(f"coalesce(CAST({expr} AS VARCHAR), '')")
     return "concat_ws(chr(31), " + ", ".join(parts) + ")"
+
+
+def _org_county_sql(feed_name: str) -> str:
+    """The county of a coverage key's org (communities through their county)."""
+    cov = load_contract().feeds[feed_name].coverage or ""
+    if cov.startswith("community"):
+        return "(SELECT any_value(county_code) FROM temp.ref_communities c WHERE c.community_id = k.org)"
+    if cov == "year":
+        return "CAST(NULL AS VARCHAR)"
+    return "k.org"
+
+
+def coverage_rows(con, feed_name: str, accepted: bool) -> list[tuple]:
+    """(org, county, period, rows_loaded, rows_quarantined) per coverage key of scratch `typed`
+    (rows in `reasons` are quarantined; a rejected file loads none). Reference feeds: none."""
+    feed = load_contract().feeds[feed_name]
+    if feed.is_reference or not feed.coverage:
+        return []
+    org = "CASE WHEN strpos(_coverage_key, ':') > 0 THEN split_part(_coverage_key, ':', 1) END"
+    period = "CASE WHEN strpos(_coverage_key, ':') > 0 THEN split_part(_coverage_key, ':', 2) ELSE _coverage_key END"
+    loaded = "count(*) FILTER (WHERE r._row_number IS NULL)" if accepted else "0"
+    return con.execute(
+        f"""SELECT k.org, {_org_county_sql(feed_name)}, k.period, k.loaded, k.quarantined FROM (
+              SELECT {org} AS org, {period} AS period, {loaded} AS loaded,
+                     count(*) FILTER (WHERE r._row_number IS NOT NULL) AS quarantined
+              FROM typed t LEFT JOIN reasons r USING (_row_number)
+              WHERE t._coverage_key IS NOT NULL GROUP BY ALL) k
+            ORDER BY k.period, k.org"""
+    ).fetchall()

@@ -14,7 +14,7 @@ import time
 
 import duckdb
 
-from ingest.audit import insert_batch, insert_dq
+from ingest.audit import insert_batch, insert_coverage, insert_dq
 from ingest.coverage import REFERENCE_KEY, identity_parts
 from medcom.contract import load_contract
 
@@ -162,7 +162,8 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
                     f"INSERT INTO audit.quarantine SELECT ?, _row_number, reason, row_json FROM {o.alias}.quar ORDER BY _row_number",
                     [o.batch_id],
                 )
-            insert_dq(con, o.batch_id, o.dq_results)
+            insert_dq(con, o.batch_id, o.feed, o.dq_results)
+            insert_coverage(con, o.batch_id, o.feed, o.coverage_rows)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):

@@ -23,9 +23,11 @@ from pathlib import Path
 import duckdb
 
 import warehouse
+from expectations import batch as batch_expectations
 from ingest.archive import archive_file
 from ingest.audit import ensure_schema
 from ingest.checks import Check, compile_checks, evaluate
+from ingest.coverage import coverage_rows
 from ingest.crossfeed import build_peers, copy_refs, enrich
 from ingest.discover import discover
 from ingest.errors import FileRejected
@@ -65,6 +67,9 @@ class FileOutcome:
     coverage: str | None = None
     warnings: list[str] = field(default_factory=list)
     dq_results: list = field(default_factory=list)
+    coverage_rows: list = field(
+        default_factory=list
+    )  # audit.batch_coverage: (org, county, period, loaded, quarantined)
     scratch_ready: bool = False  # scratch has tables `typed`, `reasons` and `quar`
     timings: dict[str, float] = field(default_factory=dict)
     typed_sql: str | None = None  # activity feeds: `typed` is built in one pass by `enrich`
@@ -126,6 +131,7 @@ class _Run:
         self.accepted_shas: dict[str, str] = {}
         self.out = out  # None: through medcom.progress (stdout, above the bar)
         self.verdicts = "all"
+        self.dq_path = tmp / "dq.duckdb"  # batch-level expectation inputs of the run (expectations/batch.py)
 
     # ---------------------------------------------------------------- per file
     def new_outcome(self, path: Path, feed: str | None) -> FileOutcome:
@@ -262,6 +268,12 @@ class _Run:
                     )
                 self.accepted_shas[o.sha256] = o.batch_id
             o.scratch_ready = o.verdict in ACCEPTED
+            o.coverage_rows = coverage_rows(con, o.feed, accepted=o.verdict in ACCEPTED)
+            if o.verdict in ACCEPTED and spec.batch:
+                t0 = time.monotonic()
+                con.execute(f"ATTACH IF NOT EXISTS {sql_path(self.dq_path)} AS dqctx")
+                batch_expectations.profile(con, o.feed, o.batch_id, o.alias, self.wh, self.run_id)
+                o.timings["batch profile"] = time.monotonic() - t0
         except FileRejected as exc:
             o.verdict, o.reasons = "rejected", exc.reason
         except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:  # never lose the other files
@@ -270,19 +282,33 @@ class _Run:
         finally:
             con.execute(f"USE {self.wh}")
         con.execute(f"DETACH {o.alias}")
-        t0 = time.monotonic()
-        self.validate(o, checks)
-        o.timings["expectations"] = time.monotonic() - t0
 
-    def validate(self, o: FileOutcome, checks: list[Check]) -> None:
-        try:
-            from expectations.validate import validate
-        except ImportError:  # pragma: no cover - the suite module is part of the product
+    def validate_batches(self, feed: str, outs: list[FileOutcome]) -> None:
+        """The feed's batch-level expectations (great-expectations), once for all its files of
+        the run; a failure is a warning on the batch, never a change of verdict."""
+        if not load_contract().feeds[feed].batch:
             return
-        try:
-            o.dq_results = list(validate(o.scratch, o.feed, checks))
-        except Exception as exc:  # noqa: BLE001 - a GX failure must not lose the file's verdict
-            o.warnings.append(f"data-quality suite could not run: {type(exc).__name__}: {exc}")
+        from expectations.validate import not_evaluated, validate_feed
+
+        t0 = time.monotonic()
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("DETACH dqctx")
+        results: dict = {}
+        if any(o.verdict in ACCEPTED for o in outs) and self.dq_path.exists():
+            try:
+                results = validate_feed(self.dq_path, feed)
+            except Exception as exc:  # noqa: BLE001 - a GX failure must not lose the files' verdicts
+                for o in outs:
+                    if o.verdict in ACCEPTED:
+                        o.warnings.append(f"batch-level expectations could not run: {type(exc).__name__}: {exc}")
+        for o in outs:
+            if o.batch_id in results:
+                o.dq_results = results[o.batch_id]
+                o.warnings += [m for r in o.dq_results if r.status == "failed" for m in r.messages]
+            elif o.verdict == "rejected":
+                o.dq_results = not_evaluated(feed, "not evaluated: the file was rejected")
+        if outs:
+            outs[0].timings["expectations (feed)"] = time.monotonic() - t0
 
     # ---------------------------------------------------------------- per feed
     def run_feed(self, feed: str, files: list[Path]) -> list[FileOutcome]:
@@ -317,6 +343,7 @@ class _Run:
                 self.done(o)
             _reject_partial_snapshot(outs)
         total = sum(o.rows_loaded for o in outs)
+        self.validate_batches(feed, outs)
         progress.note(f"loading {feed}: {total:,} rows in one transaction")
         t0 = time.monotonic()
         commit_feed(self.con, feed, outs, self.run_id)

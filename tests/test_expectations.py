@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -11,73 +10,148 @@ import pytest
 
 from expectations import export, gx_duckdb
 from expectations.suites import expectation_specs, suite_json
-from expectations.validate import validate
+from expectations.validate import validate_feed
 from medcom.contract import load_contract
 
-
-@dataclass(frozen=True)
-class FakeCheck:  # same shape as ingest.checks.Check
-    id: str
-    reason: str
-    invalid_sql: str
-    columns: tuple[str, ...]
-
-
-ENCOUNTER_CHECKS = [
-    FakeCheck("encounters.row_shape", "{shape_error}", "_shape_error IS NOT NULL", ()),
-    FakeCheck(
-        "encounters.insured_township_code.pattern",
-        "insured_township_code: '{value}' does not have the expected format",
-        '"insured_township_code" IS NOT NULL AND NOT regexp_matches("insured_township_code", \'^\\d{9}$\')',
-        ("insured_township_code",),
+# One batch of dq_eval_encounters / dq_eval_workforce rows per expectation kind: key K1 breaks
+# every expectation, key K2 passes, key K3 has too little history.
+EVAL_COLS = (
+    "batch_id, expectation, key, org, period, grp, observed, usual, low, high, z, history_months, reported, other"
+)
+ENCOUNTER_EVAL = [
+    # volume: z far below, -50%            | normal                               | no history
+    ("b1", "volume", "411025:2021-03", "411025", "2021-03", None, 50, 100, 90, 110, -20.0, 12, None, None),
+    ("b1", "volume", "411002:2021-03", "411002", "2021-03", None, 101, 100, 90, 110, 0.3, 12, None, None),
+    ("b1", "volume", "411003:2021-03", "411003", "2021-03", None, 10, None, None, None, None, 2, None, None),
+    (
+        "b1",
+        "inpatient_share",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        None,
+        0.31,
+        0.10,
+        0.095,
+        0.121,
+        5.0,
+        12,
+        None,
+        None,
     ),
-    FakeCheck(
-        "encounters.fund_le_total", "fund_paid is larger than total_cost", "fund_paid > total_cost", ("fund_paid",)
+    (
+        "b1",
+        "inpatient_share",
+        "411002:2021-03",
+        "411002",
+        "2021-03",
+        None,
+        0.11,
+        0.10,
+        0.095,
+        0.121,
+        0.1,
+        12,
+        None,
+        None,
     ),
-    FakeCheck(
-        "encounters.discharge_rule.needed",
-        "inpatient encounter needs a discharge_date",
-        "encounter_type = 'inpatient' AND discharge_date IS NULL",
-        ("encounter_type", "discharge_date"),
+    ("b1", "self_pay_share", "411025:2021-03", "411025", "2021-03", None, 0.02, 0.20, 0.18, 0.22, -9.0, 12, None, None),
+    (
+        "b1",
+        "out_of_county_share",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        None,
+        0.10,
+        0.10,
+        0.08,
+        0.12,
+        0,
+        12,
+        None,
+        None,
     ),
-    FakeCheck(
-        "encounters.identity.no_duplicate_in_run",
-        "duplicate of an earlier row in this run (same identity)",
-        "_dup",
-        ("insured_county", "encounter_id"),  # not a column of typed: must not matter
+    ("b1", "mean_cost", "411025:2021-03", "411025", "2021-03", None, 900.0, 400, 350, 450, 9, 12, None, None),
+    ("b1", "facilities_reporting", "411025:2021-03", "411025", "2021-03", None, 0.5, 0.9, 0.85, 0.95, -5, 12, 10, 20),
+    (
+        "b1",
+        "fund_le_total_by_scheme",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        "resident",
+        120.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        100.0,
+    ),
+    (
+        "b1",
+        "fund_le_total_by_scheme",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        "employee",
+        80.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        100.0,
+    ),
+    # a second batch of the same run: everything normal
+    ("b2", "volume", "411025:2021-04", "411025", "2021-04", None, 99, 100, 90, 110, -0.1, 12, None, None),
+]
+WORKFORCE_EVAL = [
+    (
+        "w1",
+        "e_registered_le_registered",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        None,
+        12.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        10.0,
+    ),
+    (
+        "w1",
+        "e_registered_le_registered",
+        "411002:2021-03",
+        "411002",
+        "2021-03",
+        None,
+        9.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        10.0,
     ),
 ]
 
-# 10 rows; the bad ones are marked.
-ENCOUNTER_ROWS = """
-SELECT * FROM (VALUES
- ('E1', 'p', '411025001', 'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 5.00,  NULL, false),
- ('E2', 'p', '411025001', 'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 12.00, NULL, false), -- fund > total
- ('E3', 'p', '41102500',  'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 5.00,  NULL, false), -- pattern
- ('E4', 'p', NULL,        'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 5.00,  NULL, false), -- not null
- ('E5', 'p', '411025001', 'F1', 'inpatient',  DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 5.00,  NULL, false), -- discharge
- ('E6', 'p', '411025001', 'F1', 'inpatient',  DATE '2020-10-01', DATE '2020-10-03',  'up',   'employee', -1.00, 0.00,  NULL, false), -- total < 0
- ('E7', 'p', '411025001', 'F1', NULL,         DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 5.00,  'row has 3 fields but the header has 13', false), -- shape
- ('E8', 'p', '411025001', 'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'self_pay', 10.00, 0.00,  NULL, false),
- ('E8', 'p', '411025001', 'F1', 'outpatient', DATE '2020-10-01', NULL,               'none', 'self_pay', 10.00, 0.00,  NULL, true),  -- dup
- ('E9', 'p', '411025001', 'F1', 'emergency',  DATE '2020-10-01', NULL,               'none', 'resident', 10.00, 10.00, NULL, false)
-) v(encounter_id, patient_id, insured_township_code, facility_id, encounter_type, visit_date, discharge_date,
-    referral, scheme, total_cost, fund_paid, _shape_error, _dup)
-"""
 
+def make_eval_db(path: Path, feed: str = "encounters", rows=None) -> Path:
+    from expectations.batch import EVAL_DDL, eval_table
 
-def make_encounters_db(path: Path, rows_sql: str = ENCOUNTER_ROWS) -> Path:
+    rows = ENCOUNTER_EVAL if rows is None else rows
     con = duckdb.connect(str(path))
-    con.execute(
-        f"""CREATE TABLE typed AS
-        SELECT encounter_id, patient_id, insured_township_code, facility_id,
-               CAST(NULL AS VARCHAR) AS facility_county_code, encounter_type, visit_date, discharge_date,
-               referral, scheme, CAST(total_cost AS DECIMAL(18,2)) AS total_cost,
-               CAST(fund_paid AS DECIMAL(18,2)) AS fund_paid, CAST(NULL AS VARCHAR) AS diagnosis_code,
-               CAST(row_number() OVER () AS BIGINT) AS _row_number, _shape_error, _dup,
-               insured_township_code AS insured_township_code__src
-        FROM ({rows_sql})"""
-    )
+    con.execute(EVAL_DDL.format(db=con.execute("SELECT current_database()").fetchone()[0], table=eval_table(feed)))
+    con.executemany(f"INSERT INTO {eval_table(feed)} ({EVAL_COLS}) VALUES ({', '.join('?' * 14)})", rows)
     con.close()
     return path
 
@@ -102,107 +176,116 @@ def test_patch_is_idempotent_and_recognised_by_gx():
     assert "sqlite" in mod._PERSISTED_CONNECTION_DIALECTS  # GX's own entries untouched
 
 
-def test_patched_gx_returns_real_metrics_on_duckdb(tmp_path):
-    db = make_encounters_db(tmp_path / "scratch.duckdb")
-    results = {r.expectation: r for r in validate(db, "encounters", [])}
-    # without the patch GX gives observed_value None / no unexpected counts on DuckDB
-    assert results["encounters.table.row_count"].observed_value == "10"
-    assert results["encounters.table.row_count"].success
-    nn = results["encounters.insured_township_code.not_null"]
-    assert (nn.success, nn.unexpected_count, nn.element_count) == (False, 1, 10)
+def test_patched_gx_returns_real_results_on_duckdb(tmp_path):
+    db = make_eval_db(tmp_path / "dq.duckdb")
+    results = {r.expectation: r for r in validate_feed(db, "encounters")["b1"]}
+    # without the patch GX's query results are gone before they are read (no rows, no counts)
+    vol = results["encounters.volume"]
+    assert (vol.status, vol.unexpected_count, vol.exception) == ("failed", 1, None)
+    assert vol.messages == ("411025 2021-03: 50 encounters, 50% below its usual 100",)
 
 
 # ----------------------------------------------------------------------------- validation
-def test_validate_counts_good_and_bad_rows(tmp_path):
-    db = make_encounters_db(tmp_path / "scratch.duckdb")
-    results = validate(db, "encounters", ENCOUNTER_CHECKS)
-    specs = expectation_specs("encounters", ENCOUNTER_CHECKS)
-    assert [r.expectation for r in results] == [s.medcom_id for s in specs]
-    assert all(r.exception is None for r in results), [r for r in results if r.exception]
-    got = {r.expectation: (r.success, r.unexpected_count) for r in results}
-    assert got["encounters.table.columns"][0] is True
-    assert got["encounters.encounter_id.not_null"] == (True, 0)
-    assert got["encounters.insured_township_code.not_null"] == (False, 1)
-    assert got["encounters.encounter_type.not_null"] == (False, 1)
-    assert got["encounters.encounter_type.in_set"] == (True, 0)
-    assert got["encounters.referral.in_set"] == (True, 0)
-    assert got["encounters.total_cost.between"] == (False, 1)
-    assert got["encounters.fund_paid.between"] == (True, 0)
-    assert got["check:encounters.row_shape"] == (False, 1)
-    assert got["check:encounters.insured_township_code.pattern"] == (False, 1)
-    assert got["check:encounters.fund_le_total"] == (False, 2)  # E2, and E6 (0 > -1)
-    assert got["check:encounters.discharge_rule.needed"] == (False, 1)
-    assert got["check:encounters.identity.no_duplicate_in_run"] == (False, 1)
-    by = {r.expectation: r for r in results}
-    assert json.loads(by["check:encounters.fund_le_total"].observed_value) == {"unexpected_rows": 2}
-    assert by["check:encounters.fund_le_total"].description == "fund_paid is larger than total_cost"
-    assert by["check:encounters.insured_township_code.pattern"].description.startswith(
-        "insured_township_code: the value does not"
-    )
+def test_every_batch_level_expectation_returns_a_result_on_duckdb(tmp_path):
+    """Every expectation of every suite gives a real GX result on DuckDB (no exception)."""
+    from expectations.batch import EXPECTATIONS
+
+    used = {e for f in load_contract().feeds.values() for e in f.batch}
+    assert used == set(EXPECTATIONS)
+    enc = validate_feed(make_eval_db(tmp_path / "e.duckdb"), "encounters")
+    wf = validate_feed(make_eval_db(tmp_path / "w.duckdb", "workforce", WORKFORCE_EVAL), "workforce")
+    results = {r.expectation: r for r in enc["b1"] + wf["w1"] if r.expectation != "workforce.volume"}
+    assert all(r.exception is None for r in results.values()), [r for r in results.values() if r.exception]
+    got = {k: (r.status, r.unexpected_count, r.messages) for k, r in results.items()}
+    assert got == {
+        "encounters.volume": ("failed", 1, ("411025 2021-03: 50 encounters, 50% below its usual 100",)),
+        "encounters.inpatient_share": (
+            "failed",
+            1,
+            ("411025 2021-03: inpatient share 31.0%, outside its usual 9.5%–12.1%",),
+        ),
+        "encounters.self_pay_share": (
+            "failed",
+            1,
+            ("411025 2021-03: self-pay share 2.0%, outside its usual 18.0%–22.0%",),
+        ),
+        "encounters.out_of_county_share": ("passed", 0, ()),
+        "encounters.mean_cost": (
+            "failed",
+            1,
+            ("411025 2021-03: mean cost per encounter 900.00 yuan, outside its usual 350.00–450.00",),
+        ),
+        "encounters.facilities_reporting": (
+            "failed",
+            1,
+            ("411025 2021-03: 10 of 20 registry facilities reported (50%), below its usual lowest 85%",),
+        ),
+        "encounters.fund_le_total_by_scheme": (
+            "failed",
+            1,
+            ("411025 2021-03 resident: fund_paid 120.00 in total, more than total_cost 100.00",),
+        ),
+        "workforce.e_registered_le_registered": (
+            "failed",
+            1,
+            (
+                "411025 2021-03: e-registered physicians and nurses 12.00 in total, more than "
+                "registered physicians and nurses 10.00",
+            ),
+        ),
+    }
+    # the failing rows of b1 are not b2's: b2 passes
+    assert [r.status for r in enc["b2"] if r.expectation == "encounters.volume"] == ["passed"]
+    # b2 has no rows for the share expectations: skipped, with its reason
+    share = [r for r in enc["b2"] if r.expectation == "encounters.inpatient_share"][0]
+    assert (share.status, share.messages) == ("skipped", ("no county-month in the file to evaluate",))
+    obs = json.loads(results["encounters.volume"].observed_value)["keys"]
+    assert [k["key"] for k in obs] == ["411002:2021-03", "411003:2021-03", "411025:2021-03"]
 
 
-def test_all_good_rows_pass(tmp_path):
-    good = "\n".join(line for line in ENCOUNTER_ROWS.split("\n") if "--" not in line)  # E1, E8, E9
-    db = make_encounters_db(tmp_path / "good.duckdb", good)
-    results = validate(db, "encounters", ENCOUNTER_CHECKS)
-    assert all(r.success for r in results), [r for r in results if not r.success]
+def test_too_little_history_is_skipped_not_failed(tmp_path):
+    rows = [r for r in ENCOUNTER_EVAL if r[2] == "411003:2021-03"]
+    r = validate_feed(make_eval_db(tmp_path / "s.duckdb", rows=rows), "encounters")["b1"][0]
+    assert (r.status, r.success) == ("skipped", True)
+    assert r.messages == ("411003 2021-03: only 2 earlier months of history (needs 6)",)
 
 
-def test_unique_and_every_native_type_returns_a_result(tmp_path):
-    """regions uses not_null, in_set and unique; all must give counts on DuckDB (regex did not)."""
-    db = tmp_path / "regions.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute(
-        """CREATE TABLE typed AS SELECT * FROM (VALUES
-           ('411000', 'city', 'city', NULL, 1), ('411025', 'c', 'county', '411000', 2),
-           ('411025', 'c2', 'county', '411000', 3), ('411025001', NULL, 'township', '411025', 4)
-        ) v(region_code, name, level, parent_code, _row_number)"""
-    )
-    con.close()
-    results = {r.expectation: r for r in validate(db, "regions", [])}
-    types = {s.type for s in expectation_specs("regions")}
-    assert {"expect_column_values_to_be_unique", "expect_column_values_to_be_in_set"} <= types
-    for r in results.values():
-        assert r.exception is None
-        assert r.unexpected_count is not None or r.observed_value is not None, r
-    assert (results["regions.region_code.unique"].success, results["regions.region_code.unique"].unexpected_count) == (
-        False,
-        2,
-    )
-    assert results["regions.name.not_null"].unexpected_count == 1
+def test_thresholds_are_settings(tmp_path, monkeypatch):
+    db = make_eval_db(tmp_path / "t.duckdb")
+    monkeypatch.setenv("MEDCOM_DQ_VOLUME_MIN_CHANGE", "0.6")  # a 50% drop is now tolerated
+    monkeypatch.setenv("MEDCOM_DQ_MIN_HISTORY", "2")  # and 411003 (2 months) is evaluated
+    from expectations.batch import Thresholds
+
+    assert Thresholds.from_env().min_history == 2
+    vol = [r for r in validate_feed(db, "encounters")["b1"] if r.expectation == "encounters.volume"][0]
+    assert vol.status == "passed", vol
 
 
-def test_scratch_file_is_free_after_validate(tmp_path):
-    db = make_encounters_db(tmp_path / "scratch.duckdb")
-    validate(db, "encounters", ENCOUNTER_CHECKS)
+def test_dq_file_is_free_after_validate(tmp_path):
+    db = make_eval_db(tmp_path / "dq.duckdb")
+    validate_feed(db, "encounters")
     con = duckdb.connect(str(db))  # read-write: fails if GX still holds a read-only connection
     con.execute("CREATE TABLE after_gx AS SELECT 1 AS x")
     con.close()
 
 
-def test_missing_table_gives_failed_results_not_a_crash(tmp_path):
+def test_missing_table_is_an_error_not_a_silent_pass(tmp_path):
     db = tmp_path / "empty.duckdb"
     duckdb.connect(str(db)).close()
-    with pytest.raises(Exception):  # noqa: B017 - GX raises its own error types
-        validate(db, "encounters", [])
+    with pytest.raises(duckdb.CatalogException):
+        validate_feed(db, "encounters")
 
 
 # ----------------------------------------------------------------------------- suites
-def test_suite_covers_contract():
-    specs = expectation_specs("encounters", ENCOUNTER_CHECKS)
-    ids = [s.medcom_id for s in specs]
-    assert len(ids) == len(set(ids))
-    feed = load_contract().feeds["encounters"]
-    for col in feed.columns.values():
-        if col.not_null:
-            assert f"encounters.{col.name}.not_null" in ids
-        if col.type == "enum":
-            assert f"encounters.{col.name}.in_set" in ids
-    assert "expect_column_values_to_match_regex" not in {s.type for s in specs}
-    data = suite_json("encounters", ENCOUNTER_CHECKS)
-    assert data["expectations"][-1]["type"] == "unexpected_rows_expectation"
-    q = [e for e in data["expectations"] if e["meta"]["medcom_id"].endswith("pattern")][0]["kwargs"]
-    assert "{{9}}" in q["unexpected_rows_query"]  # braces escaped for GX's str.format
+def test_suite_is_the_contracts_batch_expectations():
+    specs = expectation_specs("encounters")
+    assert [s.expectation for s in specs] == list(load_contract().feeds["encounters"].batch)
+    assert {s.type for s in specs} == {"unexpected_rows_expectation"}
+    data = suite_json("encounters")
+    assert data["meta"]["table"] == "dq_eval_encounters"
+    q = data["expectations"][0]["kwargs"]["unexpected_rows_query"]
+    assert q.startswith("SELECT * FROM {batch} WHERE expectation = 'volume'") and "3.5" in q
+    assert expectation_specs("regions") == []  # row rules are not GX's job
 
 
 def test_exported_suites_are_in_sync():
@@ -211,30 +294,4 @@ def test_exported_suites_are_in_sync():
     assert set(have) == set(want), "run: python -m expectations.export"
     stale = sorted(name for name in want if have[name] != want[name])
     assert not stale, f"out of date (run: python -m expectations.export): {stale}"
-    assert set(want) == {f"{f}.json" for f in load_contract().feeds}
-
-
-def test_strict_between_on_integer_and_decimal_columns(tmp_path):
-    """fund_budgets: min_exclusive (> 0) on BIGINT and DECIMAL, min (≥ 0) on DECIMAL."""
-    db = tmp_path / "fb.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute(
-        """CREATE TABLE typed AS SELECT community_id, CAST(year AS INTEGER) AS year,
-                  CAST(insured_residents AS BIGINT) AS insured_residents,
-                  CAST(pooled_fund AS DECIMAL(18,2)) AS pooled_fund, CAST(risk_reserve AS DECIMAL(18,2)) AS risk_reserve,
-                  CAST(quality_reserve AS DECIMAL(18,2)) AS quality_reserve,
-                  CAST(critical_illness AS DECIMAL(18,2)) AS critical_illness, CAST(budget AS DECIMAL(18,2)) AS budget,
-                  CAST(_row_number AS BIGINT) AS _row_number
-           FROM (VALUES ('C1', 2021, 10, 100.0, 1, 1, 1, 97, 1),
-                        ('C2', 2021, 0, 0.0, 0, 0, 0, 0.01, 2),
-                        ('C3', 2021, 5, 10.5, -0.01, 0, 0, 10.51, 3)
-           ) v(community_id, year, insured_residents, pooled_fund, risk_reserve, quality_reserve, critical_illness,
-               budget, _row_number)"""
-    )
-    con.close()
-    got = {r.expectation: (r.success, r.unexpected_count, r.exception) for r in validate(db, "fund_budgets", [])}
-    assert got["fund_budgets.insured_residents.between"] == (False, 1, None)  # 0 is not > 0
-    assert got["fund_budgets.pooled_fund.between"] == (False, 1, None)
-    assert got["fund_budgets.budget.between"] == (True, 0, None)  # 0.01 > 0
-    assert got["fund_budgets.risk_reserve.between"] == (False, 1, None)  # -0.01 < 0
-    assert got["fund_budgets.quality_reserve.between"] == (True, 0, None)  # 0 ≥ 0
+    assert set(want) == {f"{f}.json" for f, spec in load_contract().feeds.items() if spec.batch}

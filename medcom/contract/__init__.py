@@ -85,6 +85,7 @@ class Feed:
     additive: bool = False
     coverage: str | None = None
     rules: tuple[str, ...] = ()
+    batch: tuple[str, ...] = ()  # batch-level expectations (expectations/batch.py)
 
     @property
     def is_reference(self) -> bool:
@@ -199,5 +200,6 @@ def load_contract() -> Contract:
             additive=bool(spec.get("additive", False)),
             coverage=spec.get("coverage"),
             rules=tuple(spec.get("rules", ())),
+            batch=tuple(spec.get("batch", ())),
         )
     return Contract(feeds=feeds, enums=enums, booleans=booleans)
