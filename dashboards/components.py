@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import dcc, html
 
+from dashboards import trust
 from dashboards.i18n import family_label, t
 
 STATUS_COLOURS = {  # background, text
@@ -108,6 +109,7 @@ def legend(lang: str):
     for s in ("green", "amber", "red", "none", "insufficient", "no_data"):
         bg, fg = STATUS_COLOURS[s]
         items.append(html.Span(status_label(s, lang), className="legend-item", style={"background": bg, "color": fg}))
+    items.append(html.Span(t("prov_legend", lang), className="legend-item legend-provisional"))
     return html.Div(items, className="legend")
 
 
@@ -126,18 +128,27 @@ def kpi_cell(row: dict | None, unit: str | None, lang: str):
     if row.get("_note"):
         note = row["_note"]
     restated = row.get("_restated") if isinstance(row.get("_restated"), str) else ""
+    prov = trust.tooltip(row, lang)
+    if prov:
+        tip += "\n" + prov
     return html.Td(
         [
             html.Div(fmt_value(row.get("value"), unit, lang), className="cell-value"),
             html.Div(fmt_target(row.get("target"), row.get("direction"), unit, lang), className="cell-target"),
             html.Div(note, className="cell-note") if note else None,
             html.Div(restated, className="cell-restated", title=row.get("_restated_tip") or "") if restated else None,
+            provisional_mark(prov, lang) if prov else None,
         ],
-        className=f"cell status-{status}" + (" restated" if restated else ""),
+        className=f"cell status-{status}" + (" restated" if restated else "") + (" provisional" if prov else ""),
         style={"background": bg, "color": fg},
         title=tip,
-        **{"data-status": status},
+        **{"data-status": status, "data-provisional": "1" if prov else "0"},
     )
+
+
+def provisional_mark(tooltip: str, lang: str):
+    """The "暂定 / provisional" badge of a cell; its tooltip says what the data lacks."""
+    return html.Span(trust.mark_label(lang), className="cell-provisional", title=tooltip)
 
 
 def kpi_name(k: dict, lang: str) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from dashboards import trust
 from dashboards.components import (
     STATUS_COLOURS,
     XLSX_STATUS,
@@ -111,8 +112,16 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
                         st = c.get("status") or "no_data"
                         text = fmt_value(c.get("value"), k["unit"], lang)
                         tg = fmt_target(c.get("target"), c.get("direction"), k["unit"], lang)
+                        prov = trust.tooltip(c, lang)
+                        if prov:  # the mark in the cell, what is missing in its comment
+                            text += f" ({trust.mark_label(lang)})"
                         ws.write(row, 2 + j * 2, f"{text}\n{tg}" if tg else text, fmts.get(st, fmts["none"]))
-                        ws.write(row, 3 + j * 2, status_label(st, lang), fmts.get(st, fmts["none"]))
+                        if prov:
+                            ws.write_comment(row, 2 + j * 2, neutralise(prov), {"x_scale": 3, "y_scale": 2})
+                        label = status_label(st, lang)
+                        if prov:
+                            label += f" · {trust.mark_label(lang)}"
+                        ws.write(row, 3 + j * 2, label, fmts.get(st, fmts["none"]))
                     row += 1
             row += 2
         ws.set_column(0, 0, 34)
@@ -132,13 +141,17 @@ th{background:#1f4e79;color:#fff;font-weight:600} td.fam{background:#d9e1f2;font
 td.v{text-align:center;white-space:nowrap} .tg{font-size:10px;color:#555}
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border-radius:3px}
 .county{page-break-before:always}
+.prov{font-size:10px;border:1px dashed currentColor;border-radius:3px;padding:0 3px}
+.prov-notes{font-size:10px;color:#444;margin:0 0 8px 16px}
 @media print{body{margin:8mm}.noprint{display:none}}
 @page{size:A4 landscape;margin:10mm}
 """
 
 
 def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
+    """The view's table; provisional cells carry the mark and a numbered note below the table."""
     orgs, cells = tb["orgs"], tb["cells"]
+    notes: list[str] = []
     by = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
     present = set(cells.kpi_code) if not cells.empty else set()
     out = ["<table><thead><tr><th>", h.escape(t("kpi", lang)), "</th>"]
@@ -159,13 +172,21 @@ def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
                 st = c.get("status") or "no_data"
                 bg, fg = STATUS_COLOURS.get(st, STATUS_COLOURS["none"])
                 tg = fmt_target(c.get("target"), c.get("direction"), k["unit"], lang)
+                prov = trust.tooltip(c, lang)
+                mark, tip = "", status_label(st, lang)
+                if prov:
+                    notes.append(f"{kpi_name(k, lang)} · {o.name}: {prov}")
+                    mark = f' <span class="prov" title="{h.escape(prov)}">{h.escape(trust.mark_label(lang))}<sup>{len(notes)}</sup></span>'
+                    tip += "\n" + prov
                 out.append(
-                    f'<td class="v" style="background:{bg};color:{fg}" title="{h.escape(status_label(st, lang))}">'
-                    f"{h.escape(fmt_value(c.get('value'), k['unit'], lang))}"
+                    f'<td class="v" style="background:{bg};color:{fg}" title="{h.escape(tip)}">'
+                    f"{h.escape(fmt_value(c.get('value'), k['unit'], lang))}{mark}"
                     f'<div class="tg">{h.escape(tg)}</div></td>'
                 )
             out.append("</tr>")
     out.append("</tbody></table>")
+    if notes:
+        out.append('<ol class="prov-notes">' + "".join(f"<li>{h.escape(n)}</li>" for n in notes) + "</ol>")
     return "".join(out)
 
 
@@ -187,6 +208,7 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
             f"{h.escape(status_label(s, lang))}</span>"
             for s in STATUS_COLOURS
         )
+        + f'<span class="prov">{h.escape(t("prov_legend", lang))}</span>'
         + "</div>",
         '<p class="noprint"><button onclick="window.print()">' + h.escape(t("print", lang)) + "</button></p>",
     ]

@@ -201,6 +201,19 @@ _L: dict[str, tuple[str, str]] = {
     "closed_vs_current": ("关账值与现值", "Closed vs current"),
     "closed_value": ("关账值", "Closed value"),
     "current_value": ("现值", "Current value"),
+    # the provisional mark (dashboards/trust.py)
+    "provisional": ("暂定", "Provisional"),
+    "prov_head": ("暂定数据", "Provisional"),
+    "prov_received": (
+        "应报 {expected} 份数据，已收并通过 {accepted} 份",
+        "{accepted} of {expected} expected deliveries received and accepted",
+    ),
+    "prov_missing": ("缺：{items}", "missing: {items}"),
+    "prov_late": ("迟报 {n} 份", "{n} late"),
+    "prov_warnings": ("批次预警 {n} 项：{items}", "{n} batch warning(s): {items}"),
+    "prov_quarantine": ("隔离行占 {share}", "{share} of rows quarantined"),
+    "prov_more": ("等共 {n} 项", "… {n} in all"),
+    "prov_legend": ("暂定 = 数据不完整或有批次预警", "Provisional = incomplete data or a batch warning"),
 }
 
 FAMILIES = {

@@ -50,6 +50,7 @@ class Thresholds:
     share_tolerance: float = 0.05  # shares: 5 percentage points outside the usual range
     mean_tolerance: float = 0.20  # means: 20% outside the usual range
     facilities_tolerance: float = 0.10  # reporting share: 10 points below the usual lowest
+    min_rows: int = 100  # a key with fewer rows (this file, or its usual volume) is too small to judge
 
     @classmethod
     def from_env(cls) -> Thresholds:
@@ -71,12 +72,17 @@ class BatchExpectation:
     other: str = ""  # `le`: the aggregate that must not be exceeded
     by: str = ""  # `le`: group column
     other_label: str = ""  # `le`: plain words for `other`
+    label_zh: str = ""
+    other_label_zh: str = ""
 
     def failing_sql(self, t: Thresholds) -> str:
         """SQL condition over `dq_eval_<feed>` rows of this expectation: TRUE = warning."""
-        h = f"history_months >= {t.min_history}"
+        h = f"history_months >= {t.min_history} AND n_rows >= {t.min_rows}"
         if self.kind == "volume":
-            return f"{h} AND abs(z) > {t.volume_z} AND usual > 0 AND abs(observed / usual - 1) >= {t.volume_min_change}"
+            return (
+                f"history_months >= {t.min_history} AND usual >= {t.min_rows} AND abs(z) > {t.volume_z} "
+                f"AND abs(observed / usual - 1) >= {t.volume_min_change}"
+            )
         if self.kind == "share":
             return f"{h} AND (observed < low - {t.share_tolerance} OR observed > high + {t.share_tolerance})"
         if self.kind == "mean":
@@ -93,6 +99,7 @@ class BatchExpectation:
 
 
 _FEED_NOUN = {"encounters": "encounters", "phs_services": "service rows", "workforce": "facility reports"}
+_FEED_NOUN_ZH = {"encounters": "人次", "phs_services": "条服务记录", "workforce": "份机构月报"}
 
 _LIST = [
     BatchExpectation(
@@ -101,6 +108,7 @@ _LIST = [
         "rows",
         "rows per county-month within the county's usual volume (modified z-score vs the previous 12 months)",
         "count(*)",
+        label_zh="数据量",
     ),
     BatchExpectation(
         "inpatient_share",
@@ -108,6 +116,7 @@ _LIST = [
         "inpatient share",
         "inpatient share of encounters within the county's range of the previous 12 months",
         "avg(CASE WHEN encounter_type = 'inpatient' THEN 1.0 ELSE 0.0 END)",
+        label_zh="住院占比",
     ),
     BatchExpectation(
         "self_pay_share",
@@ -115,6 +124,7 @@ _LIST = [
         "self-pay share",
         "self-pay share of encounters within the county's range of the previous 12 months",
         "avg(CASE WHEN scheme = 'self_pay' THEN 1.0 ELSE 0.0 END)",
+        label_zh="自费占比",
     ),
     BatchExpectation(
         "out_of_county_share",
@@ -124,6 +134,7 @@ _LIST = [
         "of the previous 12 months",
         "avg(CASE WHEN coalesce(_fac_cty, facility_county_code, '') <> left(insured_township_code, 6) "
         "THEN 1.0 ELSE 0.0 END)",
+        label_zh="县外就诊占比",
     ),
     BatchExpectation(
         "mean_cost",
@@ -131,6 +142,7 @@ _LIST = [
         "mean cost per encounter",
         "mean cost per encounter within the county's range of the previous 12 months",
         "avg(CAST(total_cost AS DOUBLE))",
+        label_zh="次均费用",
     ),
     BatchExpectation(
         "facilities_reporting",
@@ -138,6 +150,7 @@ _LIST = [
         "facilities reporting",
         "share of the county's registry facilities with encounters not below the county's usual lowest share",
         "count(DISTINCT CASE WHEN _fac_cty = split_part(_coverage_key, ':', 1) THEN facility_id END)",
+        label_zh="报送机构",
     ),
     BatchExpectation(
         "fund_le_total_by_scheme",
@@ -148,6 +161,8 @@ _LIST = [
         "sum(CAST(total_cost AS DOUBLE))",
         "scheme",
         "total_cost",
+        "基金支付（fund_paid）",
+        "总费用（total_cost）",
     ),
     BatchExpectation(
         "e_registered_le_registered",
@@ -158,6 +173,8 @@ _LIST = [
         "sum(CAST(physicians AS DOUBLE) + CAST(nurses AS DOUBLE))",
         "",
         "registered physicians and nurses",
+        "电子化注册医师和护士",
+        "注册医师和护士",
     ),
 ]
 EXPECTATIONS: dict[str, BatchExpectation] = {e.id: e for e in _LIST}
@@ -179,7 +196,7 @@ def eval_table(feed: str) -> str:
 EVAL_DDL = """CREATE TABLE IF NOT EXISTS {db}.{table} (
     batch_id VARCHAR, expectation VARCHAR, key VARCHAR, org VARCHAR, period VARCHAR, grp VARCHAR,
     observed DOUBLE, usual DOUBLE, low DOUBLE, high DOUBLE, z DOUBLE, history_months INTEGER,
-    reported DOUBLE, other DOUBLE)"""
+    reported DOUBLE, other DOUBLE, n_rows BIGINT)"""
 
 
 def _monthly(feed: str) -> bool:
@@ -235,9 +252,9 @@ def profile(
         rows = _rows_sql(feed, f"{alias}.typed", has_fac, None)
         grp = f"CAST({e.by} AS VARCHAR)" if e.by else "CAST(NULL AS VARCHAR)"
         con.execute(
-            f"""INSERT INTO {dq_db}.{table} (batch_id, expectation, key, org, period, grp, observed, other)
+            f"""INSERT INTO {dq_db}.{table} (batch_id, expectation, key, org, period, grp, observed, other, n_rows)
             SELECT ?, ?, _coverage_key, split_part(_coverage_key, ':', 1), split_part(_coverage_key, ':', 2),
-                   {grp}, {e.metric}, {e.other}
+                   {grp}, {e.metric}, {e.other}, count(*)
             FROM {rows} WHERE _coverage_key IS NOT NULL GROUP BY ALL""",
             [batch_id, e.id],
         )
@@ -253,7 +270,7 @@ def _history_rows(con, feed, batch_id, alias, wh, run_id, dq_db, run_db, exps, h
     # this file, per key
     src = _rows_sql(feed, valid, has_fac, None)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _dq_self AS SELECT {keyed}, {metrics}
+        f"""CREATE OR REPLACE TEMP TABLE _dq_self AS SELECT {keyed}, count(*) AS n_rows, {metrics}
         FROM {src} WHERE _coverage_key IS NOT NULL AND _coverage_key LIKE '%:____-__' GROUP BY ALL"""
     )
     con.execute(f"CREATE TABLE IF NOT EXISTS {run_db}.dq_keys_{feed} AS SELECT * FROM _dq_self LIMIT 0")
@@ -277,7 +294,7 @@ def _history_rows(con, feed, batch_id, alias, wh, run_id, dq_db, run_db, exps, h
         SELECT * FROM {run_db}.dq_keys_{feed}
           WHERE key IN (SELECT key FROM _dq_needed) AND key NOT IN (SELECT key FROM _dq_self)
         UNION ALL
-        SELECT * FROM (SELECT {keyed}, {metrics} FROM {wh_rows} GROUP BY ALL)
+        SELECT * FROM (SELECT {keyed}, count(*) AS n_rows, {metrics} FROM {wh_rows} GROUP BY ALL)
           WHERE key NOT IN (SELECT key FROM _dq_self) AND key NOT IN (SELECT key FROM {run_db}.dq_keys_{feed})"""
     )
     con.execute(f"INSERT INTO {run_db}.dq_keys_{feed} SELECT * FROM _dq_self")
@@ -302,7 +319,7 @@ def _history_rows(con, feed, batch_id, alias, wh, run_id, dq_db, run_db, exps, h
         con.execute(
             f"""INSERT INTO {dq_db}.{table}
             WITH base AS (SELECT 1){registry},
-            obs AS (SELECT s.key, s.org, s.month, {obs} AS observed, {reported} AS reported,
+            obs AS (SELECT s.key, s.org, s.month, s.n_rows, {obs} AS observed, {reported} AS reported,
                            {"rs.n" if registry else "NULL"} AS other
                     FROM _dq_self s {join_s}),
             h AS (SELECT s.key, {hist} AS v FROM _dq_self s JOIN _dq_hist x {join_x}
@@ -317,7 +334,7 @@ def _history_rows(con, feed, batch_id, alias, wh, run_id, dq_db, run_db, exps, h
                         WHEN md.meanad > 0 THEN (o.observed - st.med) / (1.253314 * md.meanad)
                         WHEN o.observed = st.med THEN 0
                         ELSE sign(o.observed - st.med) * 1e9 END,
-                   coalesce(st.n, 0), o.reported, o.other
+                   coalesce(st.n, 0), o.reported, o.other, o.n_rows
             FROM obs o LEFT JOIN st USING (key) LEFT JOIN md USING (key)""",
             [batch_id, e.id],
         )
@@ -328,37 +345,67 @@ def _n(x) -> str:
     return f"{x:,.0f}"
 
 
-def message(e: BatchExpectation, row: dict, feed: str) -> str:
-    """One failing row of `dq_eval_<feed>` in plain words."""
-    where = f"{row['org']} {row['period']}"
+def message(e: BatchExpectation, row: dict, feed: str, lang: str = "en") -> str:
+    """One failing row of `dq_eval_<feed>` in plain words (`lang` en or zh)."""
+    zh = lang == "zh"
+    grp = f" {row['grp']}" if row.get("grp") else ""
+    where = f"{row['org']} {row['period']}{grp}" + ("：" if zh else ": ")
     obs, usual, lo, hi = row.get("observed"), row.get("usual"), row.get("low"), row.get("high")
+    label = e.label_zh if zh else e.label
     if e.kind == "volume":
         change = obs / usual - 1
+        if zh:
+            noun = _FEED_NOUN_ZH.get(feed, "行")
+            return f"{where}{_n(obs)} {noun}，比常态 {_n(usual)} {'低' if change < 0 else '高'} {abs(change):.0%}"
         word = "below" if change < 0 else "above"
-        return f"{where}: {_n(obs)} {_FEED_NOUN.get(feed, 'rows')}, {abs(change):.0%} {word} its usual {_n(usual)}"
+        return f"{where}{_n(obs)} {_FEED_NOUN.get(feed, 'rows')}, {abs(change):.0%} {word} its usual {_n(usual)}"
     if e.kind == "share":
-        return f"{where}: {e.label} {obs:.1%}, outside its usual {lo:.1%}–{hi:.1%}"
+        if zh:
+            return f"{where}{label} {obs:.1%}，超出常态范围 {lo:.1%}–{hi:.1%}"
+        return f"{where}{label} {obs:.1%}, outside its usual {lo:.1%}–{hi:.1%}"
     if e.kind == "mean":
-        return f"{where}: {e.label} {obs:,.2f} yuan, outside its usual {lo:,.2f}–{hi:,.2f}"
+        if zh:
+            return f"{where}{label} {obs:,.2f} 元，超出常态范围 {lo:,.2f}–{hi:,.2f}"
+        return f"{where}{label} {obs:,.2f} yuan, outside its usual {lo:,.2f}–{hi:,.2f}"
     if e.kind == "registry":
+        if zh:
+            return (
+                f"{where}登记机构 {_n(row['other'])} 家中 {_n(row['reported'])} 家报送（{obs:.0%}），"
+                f"低于常态最低 {lo:.0%}"
+            )
         return (
-            f"{where}: {_n(row['reported'])} of {_n(row['other'])} registry facilities reported ({obs:.0%}), "
+            f"{where}{_n(row['reported'])} of {_n(row['other'])} registry facilities reported ({obs:.0%}), "
             f"below its usual lowest {lo:.0%}"
         )
     if e.kind == "le":
-        grp = f" {row['grp']}" if row.get("grp") else ""
-        return f"{where}{grp}: {e.label} {obs:,.2f} in total, more than {e.other_label} {row['other']:,.2f}"
+        if zh:
+            return f"{where}{label}合计 {obs:,.2f}，大于{e.other_label_zh} {row['other']:,.2f}"
+        return f"{where}{label} {obs:,.2f} in total, more than {e.other_label} {row['other']:,.2f}"
     raise ValueError(e.kind)
 
 
 def skip_reason(row: dict, t: Thresholds) -> str:
     h = int(row.get("history_months") or 0)
-    return f"{row['org']} {row['period']}: only {h} earlier month{'s' if h != 1 else ''} of history (needs {t.min_history})"
+    where = f"{row['org']} {row['period']}"
+    if h < t.min_history:
+        return f"{where}: only {h} earlier month{'s' if h != 1 else ''} of history (needs {t.min_history})"
+    n = int(row.get("n_rows") or 0)
+    return f"{where}: only {n:,} rows (needs {t.min_rows:,} to judge)"
+
+
+def is_skipped(e: BatchExpectation, row: dict, t: Thresholds) -> bool:
+    """A key a history-based expectation does not judge: too little history, or too few rows."""
+    if not e.uses_history:
+        return False
+    if int(row.get("history_months") or 0) < t.min_history:
+        return True
+    size = row.get("usual") if e.kind == "volume" else row.get("n_rows")
+    return size is None or size < t.min_rows
 
 
 def observed_json(e: BatchExpectation, rows: list[dict]) -> str:
     """Observed values of one expectation for one batch (every key), as JSON text."""
-    keep = ("key", "grp", "observed", "usual", "low", "high", "z", "history_months", "reported", "other")
+    keep = ("key", "grp", "observed", "usual", "low", "high", "z", "history_months", "reported", "other", "n_rows")
     out = []
     for r in rows:
         d = {k: r.get(k) for k in keep if r.get(k) is not None}

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from expectations import gx_duckdb
-from expectations.batch import EXPECTATIONS, Thresholds, eval_table, message, observed_json, skip_reason
+from expectations.batch import EXPECTATIONS, Thresholds, eval_table, is_skipped, message, observed_json, skip_reason
 from expectations.suites import build_suite, expectation_specs
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,15 @@ def validate_feed(dq_db: Path, feed: str, thresholds: Thresholds | None = None) 
                     exc = str(info.get("exception_message") or "error")
                 details = (r.result or {}).get("details") or {}
                 failing = [x for x in details.get("unexpected_rows") or [] if x.get("batch_id") == batch_id]
-            skipped = [x for x in mine if e.uses_history and int(x.get("history_months") or 0) < t.min_history]
+            skipped = [x for x in mine if is_skipped(e, x, t)]
             findings = tuple(
-                {"org": x["org"], "period": x["period"], "grp": x.get("grp"), "message": message(e, x, feed)}
+                {
+                    "org": x["org"],
+                    "period": x["period"],
+                    "grp": x.get("grp"),
+                    "message": message(e, x, feed),
+                    "message_zh": message(e, x, feed, "zh"),
+                }
                 for x in failing
             )
             if exc is not None:

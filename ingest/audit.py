@@ -27,7 +27,7 @@ AUDIT_DDL = [
     # one row per failing county-month (× group) of a failed batch-level expectation
     """CREATE TABLE IF NOT EXISTS audit.dq_findings (
         batch_id VARCHAR, feed VARCHAR, expectation VARCHAR, county VARCHAR, period VARCHAR, grp VARCHAR,
-        message VARCHAR)""",
+        message VARCHAR, message_zh VARCHAR)""",
     # what a batch delivered: one row per coverage key (org = county, community or region;
     # county = the org's county; period = YYYY-MM or YYYY); rejected batches too (rows_loaded 0)
     """CREATE TABLE IF NOT EXISTS audit.batch_coverage (
@@ -86,7 +86,9 @@ def insert_dq(con: duckdb.DuckDBPyConnection, batch_id: str, feed: str | None, r
         )
         for f in r.findings:
             county = f["org"]
-            findings.append((batch_id, feed, r.expectation, county, f["period"], f.get("grp"), f["message"]))
+            findings.append(
+                (batch_id, feed, r.expectation, county, f["period"], f.get("grp"), f["message"], f.get("message_zh"))
+            )
     if rows:
         con.executemany(
             "INSERT INTO audit.dq_results (batch_id, expectation, success, observed_value, unexpected_count, "
@@ -94,7 +96,7 @@ def insert_dq(con: duckdb.DuckDBPyConnection, batch_id: str, feed: str | None, r
             rows,
         )
     if findings:
-        con.executemany("INSERT INTO audit.dq_findings VALUES (?, ?, ?, ?, ?, ?, ?)", findings)
+        con.executemany("INSERT INTO audit.dq_findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", findings)
 
 
 def insert_coverage(con: duckdb.DuckDBPyConnection, batch_id: str, feed: str | None, rows) -> None:

@@ -53,6 +53,14 @@ def built_city(tmp_path_factory) -> Path:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def dq_city(tmp_path_factory) -> Path:
+    """MEDCOM_HOME of the tiny city with an outlier batch (tests/dq_city.py), ingested and built."""
+    from dq_city import build_dq_city
+
+    return build_dq_city(tmp_path_factory.mktemp("dq-city"))
+
+
 @pytest.fixture
 def city_env(built_city, monkeypatch) -> Path:
     """Point this process's MEDCOM_HOME at the shared built city (read-only use)."""

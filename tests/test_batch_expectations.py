@@ -11,7 +11,7 @@ from test_ingest_pipeline import city  # noqa: F401  (fixture)
 
 from ingest.run import ingest_paths
 
-HISTORY = {f"2020-{m:02d}": n for m, n in zip(range(5, 13), [98, 102, 100, 97, 103, 100, 99, 101], strict=True)}
+HISTORY = {f"2020-{m:02d}": n for m, n in zip(range(5, 13), [196, 204, 200, 194, 206, 200, 198, 202], strict=True)}
 
 
 def _ingest(*paths):
@@ -61,7 +61,7 @@ def test_too_little_history_is_skipped_with_its_reason_and_every_expectation_has
     }
     assert by["encounters.volume"][1] == "skipped"
     assert by["encounters.volume"][2] == f"{COUNTY_A} 2020-05: only 0 earlier months of history (needs 6)"
-    assert json.loads(by["encounters.volume"][3])["keys"][0]["observed"] == 98
+    assert json.loads(by["encounters.volume"][3])["keys"][0]["observed"] == 196
     assert by["encounters.fund_le_total_by_scheme"][1] == "passed"  # needs no history
     # the 7th month has 6 earlier months (from the same run): evaluated, and normal
     seventh = res.outcomes[6]
@@ -75,13 +75,13 @@ def test_too_little_history_is_skipped_with_its_reason_and_every_expectation_has
 def test_half_volume_batch_gets_exactly_the_volume_warning_and_a_normal_batch_none(city, tmp_path):  # noqa: F811
     _history(city, tmp_path)
     inbox = tmp_path / "new"
-    _month_file(inbox, "2021-01", 50)  # half the county's usual ~100
-    _month_file(inbox, "2021-02", 101)
+    _month_file(inbox, "2021-01", 100)  # half the county's usual ~200
+    _month_file(inbox, "2021-02", 201)
     res, out = _ingest(inbox)
     assert res.ok, out
     low, normal = res.outcomes
     assert low.verdict == normal.verdict == "accepted"  # a warning never changes the verdict
-    want = f"{COUNTY_A} 2021-01: 50 encounters, 50% below its usual 100"
+    want = f"{COUNTY_A} 2021-01: 100 encounters, 50% below its usual 200"
     assert low.warnings == [want], low.warnings
     assert normal.warnings == [], normal.warnings
     assert f"warning: {want}" in out
@@ -95,9 +95,10 @@ def test_half_volume_batch_gets_exactly_the_volume_warning_and_a_normal_batch_no
     success, status, unexpected, observed = got[0]
     assert (success, status, unexpected) == (False, "failed", 1)
     key = json.loads(observed)["keys"][0]
-    assert key["observed"] == 50 and key["usual"] == 100 and key["history_months"] == 8 and key["z"] < -3.5
-    findings = _q(city, "SELECT batch_id, expectation, county, period, message FROM audit.dq_findings")
-    assert findings == [(low.batch_id, "encounters.volume", COUNTY_A, "2021-01", want)]
+    assert key["observed"] == 100 and key["usual"] == 200 and key["history_months"] == 8 and key["z"] < -3.5
+    findings = _q(city, "SELECT batch_id, expectation, county, period, message, message_zh FROM audit.dq_findings")
+    want_zh = f"{COUNTY_A} 2021-01：100 人次，比常态 200 低 50%"
+    assert findings == [(low.batch_id, "encounters.volume", COUNTY_A, "2021-01", want, want_zh)]
     others = _q(
         city, "SELECT count(*) FROM audit.dq_results WHERE batch_id = ? AND status <> 'passed'", [normal.batch_id]
     )

@@ -15,14 +15,12 @@ from medcom.contract import load_contract
 
 # One batch of dq_eval_encounters / dq_eval_workforce rows per expectation kind: key K1 breaks
 # every expectation, key K2 passes, key K3 has too little history.
-EVAL_COLS = (
-    "batch_id, expectation, key, org, period, grp, observed, usual, low, high, z, history_months, reported, other"
-)
+EVAL_COLS = "batch_id, expectation, key, org, period, grp, observed, usual, low, high, z, history_months, reported, other, n_rows"
 ENCOUNTER_EVAL = [
     # volume: z far below, -50%            | normal                               | no history
-    ("b1", "volume", "411025:2021-03", "411025", "2021-03", None, 50, 100, 90, 110, -20.0, 12, None, None),
-    ("b1", "volume", "411002:2021-03", "411002", "2021-03", None, 101, 100, 90, 110, 0.3, 12, None, None),
-    ("b1", "volume", "411003:2021-03", "411003", "2021-03", None, 10, None, None, None, None, 2, None, None),
+    ("b1", "volume", "411025:2021-03", "411025", "2021-03", None, 50, 100, 90, 110, -20.0, 12, None, None, 1000),
+    ("b1", "volume", "411002:2021-03", "411002", "2021-03", None, 101, 100, 90, 110, 0.3, 12, None, None, 1000),
+    ("b1", "volume", "411003:2021-03", "411003", "2021-03", None, 10, None, None, None, None, 2, None, None, 1000),
     (
         "b1",
         "inpatient_share",
@@ -55,7 +53,23 @@ ENCOUNTER_EVAL = [
         None,
         None,
     ),
-    ("b1", "self_pay_share", "411025:2021-03", "411025", "2021-03", None, 0.02, 0.20, 0.18, 0.22, -9.0, 12, None, None),
+    (
+        "b1",
+        "self_pay_share",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        None,
+        0.02,
+        0.20,
+        0.18,
+        0.22,
+        -9.0,
+        12,
+        None,
+        None,
+        1000,
+    ),
     (
         "b1",
         "out_of_county_share",
@@ -72,8 +86,24 @@ ENCOUNTER_EVAL = [
         None,
         None,
     ),
-    ("b1", "mean_cost", "411025:2021-03", "411025", "2021-03", None, 900.0, 400, 350, 450, 9, 12, None, None),
-    ("b1", "facilities_reporting", "411025:2021-03", "411025", "2021-03", None, 0.5, 0.9, 0.85, 0.95, -5, 12, 10, 20),
+    ("b1", "mean_cost", "411025:2021-03", "411025", "2021-03", None, 900.0, 400, 350, 450, 9, 12, None, None, 1000),
+    (
+        "b1",
+        "facilities_reporting",
+        "411025:2021-03",
+        "411025",
+        "2021-03",
+        None,
+        0.5,
+        0.9,
+        0.85,
+        0.95,
+        -5,
+        12,
+        10,
+        20,
+        1000,
+    ),
     (
         "b1",
         "fund_le_total_by_scheme",
@@ -107,7 +137,7 @@ ENCOUNTER_EVAL = [
         100.0,
     ),
     # a second batch of the same run: everything normal
-    ("b2", "volume", "411025:2021-04", "411025", "2021-04", None, 99, 100, 90, 110, -0.1, 12, None, None),
+    ("b2", "volume", "411025:2021-04", "411025", "2021-04", None, 99, 100, 90, 110, -0.1, 12, None, None, 1000),
 ]
 WORKFORCE_EVAL = [
     (
@@ -149,9 +179,10 @@ def make_eval_db(path: Path, feed: str = "encounters", rows=None) -> Path:
     from expectations.batch import EVAL_DDL, eval_table
 
     rows = ENCOUNTER_EVAL if rows is None else rows
+    rows = [r if len(r) == 15 else (*r, 1000) for r in rows]  # n_rows: 1000 unless given
     con = duckdb.connect(str(path))
     con.execute(EVAL_DDL.format(db=con.execute("SELECT current_database()").fetchone()[0], table=eval_table(feed)))
-    con.executemany(f"INSERT INTO {eval_table(feed)} ({EVAL_COLS}) VALUES ({', '.join('?' * 14)})", rows)
+    con.executemany(f"INSERT INTO {eval_table(feed)} ({EVAL_COLS}) VALUES ({', '.join('?' * 15)})", rows)
     con.close()
     return path
 
@@ -248,6 +279,14 @@ def test_too_little_history_is_skipped_not_failed(tmp_path):
     r = validate_feed(make_eval_db(tmp_path / "s.duckdb", rows=rows), "encounters")["b1"][0]
     assert (r.status, r.success) == ("skipped", True)
     assert r.messages == ("411003 2021-03: only 2 earlier months of history (needs 6)",)
+
+
+def test_too_few_rows_are_skipped_not_judged(tmp_path):
+    """A share over a handful of rows is noise: fewer than min_rows (100) rows is no finding."""
+    row = [*ENCOUNTER_EVAL[3][:14], 40]  # inpatient share 31% against 9.5–12.1%: a failure at 1000 rows
+    r = validate_feed(make_eval_db(tmp_path / "few.duckdb", rows=[tuple(row)]), "encounters")["b1"][1]
+    assert (r.expectation, r.status) == ("encounters.inpatient_share", "skipped")
+    assert r.messages == ("411025 2021-03: only 40 rows (needs 100 to judge)",)
 
 
 def test_thresholds_are_settings(tmp_path, monkeypatch):

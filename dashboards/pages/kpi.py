@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboards import frame
+from dashboards import frame, trust
 from dashboards.components import (
     STATUS_COLOURS,
     UNIT_LABELS,
@@ -18,6 +18,7 @@ from dashboards.components import (
     kpi_name,
     month_label,
     month_str,
+    provisional_mark,
     status_label,
 )
 from dashboards.controls import control, period_type_control, picker, qp, requested_or_latest
@@ -184,6 +185,15 @@ def distribution(peers: pd.DataFrame, org: Org, k: dict, lang: str):
     return dcc.Graph(figure=fig, id="kpi-distribution", config={"displaylogo": False}), table
 
 
+def _value_td(row: dict, unit: str, lang: str):
+    """The value of one period, with the provisional mark and its tooltip when its data is incomplete."""
+    prov = trust.tooltip(row, lang)
+    value = fmt_value(row.get("value"), unit, lang)
+    if not prov:
+        return html.Td(value)
+    return html.Td([value, " ", provisional_mark(prov, lang)], className="provisional", title=prov)
+
+
 def definition_card(q: Queries, k: dict, lang: str):
     feeds = str(k.get("source_feeds") or "").replace(",", " ").split()
     last = q.last_load(feeds or None)
@@ -291,7 +301,7 @@ def content(q: Queries, p: dict, lang: str):
                             0 if unit not in ("yuan",) and k["kpi_code"] != "fund_budget_execution" else 2,
                         )
                     ),
-                    html.Td(fmt_value(r.value, unit, lang)),
+                    _value_td(r._asdict(), unit, lang),
                     html.Td(fmt_value(r.target, unit, lang)),
                     html.Td(status_label(r.status, lang), style={"background": bg, "color": fg}),
                 ]

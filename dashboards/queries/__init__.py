@@ -18,6 +18,7 @@ Modules by concern:
 - `catalogue`: KPI definitions, the data dictionary, last loads;
 - `fund`, `supervision`, `quality`: the pages of those names;
 - `closes`: closed figures of a month, restated cells, the revision log;
+- `trust`: the data quality behind each KPI cell (the provisional mark);
 - `sql`: the analysts' sandbox, run on the scope's snapshot;
 - `dates`: month arithmetic.
 
@@ -45,10 +46,19 @@ from dashboards.queries.quality import (
 )
 from dashboards.queries.sql import run_sql
 from dashboards.queries.supervision import SupervisionQueries
+from dashboards.queries.trust import TrustQueries
 
 
 class Queries(
-    OrgQueries, KpiQueries, CatalogueQueries, FundQueries, SupervisionQueries, QualityQueries, CloseQueries, Reader
+    OrgQueries,
+    KpiQueries,
+    CatalogueQueries,
+    FundQueries,
+    SupervisionQueries,
+    QualityQueries,
+    CloseQueries,
+    TrustQueries,
+    Reader,
 ):
     """All query modules on one per-request connection, filtered by `scope`."""
 

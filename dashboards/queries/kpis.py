@@ -77,7 +77,7 @@ class KpiQueries:
         if families:
             fam = self.kpis().set_index("kpi_code").family
             df = df[df.kpi_code.map(fam).isin(families)]
-        return df.drop(columns=["_rank", "_p", "_best"]).reset_index(drop=True)
+        return self.with_quality(df.drop(columns=["_rank", "_p", "_best"]).reset_index(drop=True))
 
     def trend(self, code: str, level: str, org_id: str, period_type: str = "month") -> pd.DataFrame:
         if not self.in_scope(level, org_id):
@@ -91,7 +91,9 @@ class KpiQueries:
             return df
         types = list(df.period_type.unique())
         pt = period_type if period_type in types else ("month" if "month" in types else types[0])
-        return df[df.period_type == pt].reset_index(drop=True)
+        df = df[df.period_type == pt].reset_index(drop=True)
+        q = self.with_quality(df.assign(kpi_code=code, org_level=level, org_id=org_id))
+        return q.drop(columns=["kpi_code", "org_level", "org_id"])
 
     def kpi_levels(self, code: str) -> list[str]:
         rows = self.con.execute("SELECT DISTINCT org_level FROM marts.kpi_values WHERE kpi_code = ?", [code]).fetchall()
