@@ -129,8 +129,6 @@ def kpi_cell(row: dict | None, unit: str | None, lang: str):
         note = row["_note"]
     restated = row.get("_restated") if isinstance(row.get("_restated"), str) else ""
     prov = trust.tooltip(row, lang)
-    if prov:
-        tip += "\n" + prov
     return html.Td(
         [
             html.Div(fmt_value(row.get("value"), unit, lang), className="cell-value"),
@@ -148,7 +146,12 @@ def kpi_cell(row: dict | None, unit: str | None, lang: str):
 
 def provisional_mark(tooltip: str, lang: str):
     """The "暂定 / provisional" badge of a cell; its tooltip says what the data lacks."""
-    return html.Span(trust.mark_label(lang), className="cell-provisional", title=tooltip)
+    return html.Span(
+        trust.mark_label(lang),
+        className="cell-provisional",
+        tabIndex="0",
+        **{"data-tip": tooltip, "aria-label": tooltip},
+    )
 
 
 def kpi_name(k: dict, lang: str) -> str:

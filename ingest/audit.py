@@ -20,6 +20,8 @@ AUDIT_DDL = [
         batch_id VARCHAR, row_number BIGINT, reason VARCHAR, row_json VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS audit.dq_results (
         batch_id VARCHAR, expectation VARCHAR, success BOOLEAN, observed_value VARCHAR, unexpected_count BIGINT)""",
+    # received_at given with `medcom ingest --received-at` (a back-loaded file's true arrival)
+    "ALTER TABLE audit.ingest_batches ADD COLUMN IF NOT EXISTS received_at_stated BOOLEAN",
     # batch-level expectations (expectations/batch.py): passed | failed | skipped, in plain words
     "ALTER TABLE audit.dq_results ADD COLUMN IF NOT EXISTS status VARCHAR",
     "ALTER TABLE audit.dq_results ADD COLUMN IF NOT EXISTS description VARCHAR",
@@ -57,6 +59,7 @@ BATCH_COLUMNS = (
     "reasons",
     "coverage",
     "warnings",
+    "received_at_stated",
 )
 
 

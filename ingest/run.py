@@ -58,6 +58,7 @@ class FileOutcome:
     scratch: Path | None = None
     sha256: str | None = None
     received_at: dt.datetime | None = None
+    received_at_stated: bool = False  # `--received-at`: the true arrival date of a back-loaded file
     verdict: str = "rejected"
     rows_read: int = 0
     rows_loaded: int = 0
@@ -90,6 +91,7 @@ class FileOutcome:
             "reasons": self.reasons,
             "coverage": self.coverage,
             "warnings": "; ".join(self.warnings) or None,
+            "received_at_stated": self.received_at_stated,
         }
 
 
@@ -121,8 +123,18 @@ def _display_name(path: Path, roots: list[Path]) -> str:
 
 
 class _Run:
-    def __init__(self, con: duckdb.DuckDBPyConnection, roots: list[Path], run_id: str, tmp: Path, out=None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        roots: list[Path],
+        run_id: str,
+        tmp: Path,
+        out=None,
+        received_at: dt.datetime | dict[Path, dt.datetime] | None = None,
+    ):
         self.con = con
+        # stated arrivals (`--received-at`, or per file from a delivery calendar), else the moment of ingest
+        self.received_at = received_at
         self.roots = roots
         self.run_id = run_id
         self.tmp = tmp
@@ -145,7 +157,16 @@ class _Run:
             run_id=self.run_id,
             alias=f"s{self.seq:04d}",
             scratch=self.tmp / f"{bid}.duckdb",
+            received_at_stated=self.stated_arrival(path) is not None,
         )
+
+    def stated_arrival(self, path: Path) -> dt.datetime | None:
+        if isinstance(self.received_at, dict):
+            return self.received_at.get(Path(path).resolve())
+        return self.received_at
+
+    def arrival(self, path: Path) -> dt.datetime:
+        return self.stated_arrival(path) or _utcnow()
 
     def _earlier_duplicate(self, o: FileOutcome) -> str | None:
         if o.sha256 in self.accepted_shas:
@@ -161,7 +182,7 @@ class _Run:
 
     def prepare(self, o: FileOutcome, duplicates_allowed: bool = True) -> None:
         """Archive, duplicate test, read, pseudonymise, normalise (scratch `typed`)."""
-        o.received_at = o.received_at or _utcnow()
+        o.received_at = o.received_at or self.arrival(o.path)
         if o.sha256 is None:
             o.sha256, _ = archive_file(o.path)
         earlier = self._earlier_duplicate(o) if duplicates_allowed else None
@@ -323,7 +344,7 @@ class _Run:
         dup_ok = True
         if spec.is_reference:
             for o in outs:
-                o.received_at = _utcnow()
+                o.received_at = self.arrival(o.path)
                 o.sha256, _ = archive_file(o.path)
             dup_ok = all(self._earlier_duplicate(o) for o in outs)
         for o in outs:
@@ -417,12 +438,35 @@ def _remove_stale_scratch(folder: Path, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def ingest_paths(paths: list[Path], out=None, verdicts: str = "all") -> RunResult:
+def parse_received_at(text: str) -> dt.datetime:
+    """`--received-at` value: a date (YYYY-MM-DD) or date and time (ISO), not in the future."""
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--received-at {text!r} is not a date (YYYY-MM-DD) or date and time") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    if when > _utcnow():
+        raise UsageError(f"--received-at {text} is in the future")
+    return when
+
+
+def ingest_paths(
+    paths: list[Path],
+    out=None,
+    verdicts: str = "all",
+    received_at: dt.datetime | dict[Path, dt.datetime] | None = None,
+    publish: bool = True,
+) -> RunResult:
     """Ingest files and inbox folders; prints one verdict line per file and a summary.
 
     Verdicts go to `out` when given, else to stdout through medcom.progress (every line is
     also in the run's log file). verdicts="problems" shows only rejected and quarantined files
     and warnings on screen (`medcom demo`); the others are in the log.
+
+    `received_at`: the files' true arrival (back-loading), one for all or per resolved path (a
+    delivery calendar); recorded as the batches' received_at with received_at_stated, so
+    completeness and lateness use it. `publish`: publish a snapshot for readers at the end.
     """
     t0 = time.monotonic()
     roots = [Path(p) for p in paths]
@@ -441,12 +485,12 @@ def ingest_paths(paths: list[Path], out=None, verdicts: str = "all") -> RunResul
     outcomes: list[FileOutcome] = []
     stack = contextlib.ExitStack()
     try:
-        with warehouse.writer(publish_after=True) as con:
+        with warehouse.writer(publish_after=publish) as con:
             _remove_stale_scratch(home.tmp, keep=tmp)
             ensure_schema(con)
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
             con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
-            run = _Run(con, roots, run_id, tmp, out=out)
+            run = _Run(con, roots, run_id, tmp, out=out, received_at=received_at)
             run.verdicts = verdicts
             step = stack.enter_context(progress.step("ingest", total=len(found), unit="files"))
             by_feed: dict[str, list[Path]] = defaultdict(list)
@@ -454,7 +498,7 @@ def ingest_paths(paths: list[Path], out=None, verdicts: str = "all") -> RunResul
             for f in sorted(found, key=lambda f: str(f.path)):
                 if f.feed is None:
                     o = run.new_outcome(f.path, None)
-                    o.received_at = _utcnow()
+                    o.received_at = run.arrival(o.path)
                     o.sha256, _ = archive_file(f.path)
                     o.reasons = f.reason or "cannot tell which feed this file belongs to"
                     unknown.append(o)

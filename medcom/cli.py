@@ -70,6 +70,9 @@ def generate(
         int, typer.Option(help="1 = the city of Xuchang; N > 1 = a province (河南省) of N prefectures, Xuchang first.")
     ] = 1,
     verbose: opt.Verbose = False,
+    calendar: Annotated[
+        bool, typer.Option("--calendar", help="Also write deliveries.json: arrival dates, a missing month, an outlier.")
+    ] = False,
 ) -> None:
     """Write synthetic feeds for the default city (Xuchang), or a province, in the inbox layout."""
     from medcom.generate import generate as run_generate
@@ -77,6 +80,10 @@ def generate(
     summary = run_generate(
         out, start=start, months=months, scale=scale, seed=seed, bad_corpus=bad_corpus, cities=cities
     )
+    if calendar:
+        from medcom.generate.deliveries import write_calendar
+
+        write_calendar(out, seed=seed)
     progress.result(_generated(summary, out))
     progress.log_note()
     progress.hint(f"medcom ingest {out}")
@@ -85,12 +92,15 @@ def generate(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(callback=opt.existing_paths, help="Files or inbox folders.")],
+    received_at: Annotated[
+        str | None, typer.Option(help="True arrival date of back-loaded files (YYYY-MM-DD), recorded as such.")
+    ] = None,
     verbose: opt.Verbose = False,
 ) -> None:
     """Validate and load feed files; one verdict per file. Exit 1 when any file was rejected."""
-    from ingest.run import ingest_paths
+    from ingest.run import ingest_paths, parse_received_at
 
-    result = ingest_paths(paths)
+    result = ingest_paths(paths, received_at=parse_received_at(received_at) if received_at else None)
     progress.log_note()
     accepted = any(o.verdict in ("accepted", "accepted_with_quarantine") for o in result.outcomes)
     if not result.ok:
@@ -202,6 +212,7 @@ def demo(
     from ingest.run import ingest_paths
     from medcom.demo_check import check_demo_home
     from medcom.generate import generate as run_generate
+    from medcom.generate.deliveries import CALENDAR, arrivals, write_calendar
     from medcom.settings import paths
     from warehouse.build import build as run_build
 
@@ -210,8 +221,12 @@ def demo(
     check_demo_home(home, cities)
     if not (inbox.exists() and any(inbox.iterdir())):
         s = run_generate(inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False, cities=cities)
+        if cities == 1:  # the delivery calendar (on time / late / a missing month / an outlier)
+            write_calendar(inbox, seed=42)
         progress.result(_generated(s, inbox))
-    ingest_paths([inbox], verdicts="problems")
+    # replay the delivery calendar: every batch records its file's true arrival
+    calendar = arrivals(inbox) if (inbox / CALENDAR).exists() else None
+    ingest_paths([inbox], verdicts="problems", received_at=calendar, publish=False)
     run_build()
     progress.log_note()
     if serve_after:

@@ -114,3 +114,18 @@ def test_batch_coverage_rows_per_key(city, tmp_path):  # noqa: F811
     assert [o.verdict for o in res.outcomes] == ["accepted_with_quarantine"], out
     got = _q(city, "SELECT feed, org, county, period, rows_loaded, rows_quarantined FROM audit.batch_coverage")
     assert got == [("encounters", COUNTY_A, COUNTY_A, "2021-03", 29, 1)]
+
+
+def test_received_at_records_the_true_arrival_date(city, tmp_path):  # noqa: F811
+    from medcom_cli import run_medcom
+
+    inbox = tmp_path / "late"
+    _month_file(inbox, "2021-03", 30)
+    p = run_medcom("ingest", "--received-at", "2021-04-05", str(inbox), home=city)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = _q(city, "SELECT received_at, received_at_stated FROM audit.ingest_batches WHERE feed = 'encounters'")
+    assert [(str(r[0]), r[1]) for r in got] == [("2021-04-05 00:00:00", True)]
+    bad = run_medcom("ingest", "--received-at", "2999-01-01", str(inbox), home=city)
+    assert bad.returncode != 0 and "--received-at 2999-01-01 is in the future" in bad.stderr, bad.stderr
+    bad = run_medcom("ingest", "--received-at", "5 April", str(inbox), home=city)
+    assert bad.returncode != 0 and "is not a date" in bad.stderr, bad.stderr

@@ -191,7 +191,7 @@ def _value_td(row: dict, unit: str, lang: str):
     value = fmt_value(row.get("value"), unit, lang)
     if not prov:
         return html.Td(value)
-    return html.Td([value, " ", provisional_mark(prov, lang)], className="provisional", title=prov)
+    return html.Td([value, " ", provisional_mark(prov, lang)], className="provisional")
 
 
 def definition_card(q: Queries, k: dict, lang: str):

@@ -124,6 +124,13 @@ def scratch_server(tmp_path):
         yield base, home
 
 
+@pytest.fixture(scope="module")
+def dq_server(dq_city, tmp_path_factory):
+    """`medcom serve` on the tiny city with an outlier batch (tests/dq_city.py)."""
+    with serving(dq_city, tmp_path_factory.mktemp("dq-serve")) as base:
+        yield base
+
+
 @pytest.fixture(scope="session")
 def downloads(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("downloads")
