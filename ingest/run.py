@@ -438,6 +438,20 @@ def _remove_stale_scratch(folder: Path, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+def _warm_up_gx() -> None:
+    """Create the process's GX context in a background thread: its import and start-up are a
+    fixed cost per run (expectations/gx_duckdb.py), paid while DuckDB reads and checks files."""
+    import threading
+
+    from expectations import gx_duckdb
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):  # validate_feed reports a broken GX itself
+            gx_duckdb.context()
+
+    threading.Thread(target=warm, name="gx-warm-up", daemon=True).start()
+
+
 def parse_received_at(text: str) -> dt.datetime:
     """`--received-at` value: a date (YYYY-MM-DD) or date and time (ISO), not in the future."""
     try:
@@ -478,6 +492,8 @@ def ingest_paths(
         if f.skipped:
             progress.echo(f"  {f.path.name}: {f.reason}", err=True)
     found = [f for f in everything if not f.skipped]
+    if any(f.feed and load_contract().feeds[f.feed].batch for f in found):
+        _warm_up_gx()  # GX's start-up (seconds) overlaps reading and checking the files
     home = medcom_paths().ensure()
     run_id = "r" + _utcnow().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
     tmp = home.tmp / run_id
