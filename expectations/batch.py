@@ -16,7 +16,9 @@ Kinds:
 - `volume`: rows per key vs the county's previous 12 months: modified z-score
   0.6745 × (x − median) / MAD (Iglewicz & Hoaglin; when MAD is 0, (x − median) /
   (1.253314 × mean absolute deviation)); a warning when |z| > `volume_z` **and** the change
-  from the median is at least `volume_min_change` (a steady county's 3% wobble is no finding).
+  from the median is at least `volume_min_change` (a steady county's 3% wobble is no finding);
+  or a change of at least `volume_max_change` (40%) whatever z says (a strongly seasonal county
+  has a wide MAD: a halved month there has |z| just under 3.5).
 - `share` / `mean`: a share of rows (or a mean) outside the county's range of the previous 12
   months, widened by `share_tolerance` (absolute) / `mean_tolerance` (relative).
 - `registry`: facilities of the county that reported, as a share of the registry's open
@@ -47,6 +49,7 @@ class Thresholds:
     min_history: int = 6  # earlier months needed before history-based expectations run
     volume_z: float = 3.5  # |modified z| above this …
     volume_min_change: float = 0.25  # … and at least this change from the usual volume
+    volume_max_change: float = 0.40  # a change this large from the usual volume is a finding whatever z says
     share_tolerance: float = 0.05  # shares: 5 percentage points outside the usual range
     mean_tolerance: float = 0.20  # means: 20% outside the usual range
     facilities_tolerance: float = 0.10  # reporting share: 10 points below the usual lowest
@@ -80,8 +83,9 @@ class BatchExpectation:
         h = f"history_months >= {t.min_history} AND n_rows >= {t.min_rows}"
         if self.kind == "volume":
             return (
-                f"history_months >= {t.min_history} AND usual >= {t.min_rows} AND abs(z) > {t.volume_z} "
-                f"AND abs(observed / usual - 1) >= {t.volume_min_change}"
+                f"history_months >= {t.min_history} AND usual >= {t.min_rows} AND ((abs(z) > {t.volume_z} "
+                f"AND abs(observed / usual - 1) >= {t.volume_min_change}) "
+                f"OR abs(observed / usual - 1) >= {t.volume_max_change})"
             )
         if self.kind == "share":
             return f"{h} AND (observed < low - {t.share_tolerance} OR observed > high + {t.share_tolerance})"

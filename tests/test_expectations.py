@@ -291,7 +291,8 @@ def test_too_few_rows_are_skipped_not_judged(tmp_path):
 
 def test_thresholds_are_settings(tmp_path, monkeypatch):
     db = make_eval_db(tmp_path / "t.duckdb")
-    monkeypatch.setenv("MEDCOM_DQ_VOLUME_MIN_CHANGE", "0.6")  # a 50% drop is now tolerated
+    monkeypatch.setenv("MEDCOM_DQ_VOLUME_MIN_CHANGE", "0.6")  # a 50% drop is now tolerated …
+    monkeypatch.setenv("MEDCOM_DQ_VOLUME_MAX_CHANGE", "0.6")  # … also without a z-score
     monkeypatch.setenv("MEDCOM_DQ_MIN_HISTORY", "2")  # and 411003 (2 months) is evaluated
     from expectations.batch import Thresholds
 
