@@ -62,6 +62,12 @@ BAD_OPTIONS = [
     (["demo", "--port", "70000"], "must be a port number"),
     (["demo", "--months", "0"], "'--months'"),
     (["demo", "--out", "{file}"], "is a file, not a folder"),
+    (["close", "2021-13"], "is not a month"),
+    (["report", "2021-13", "--out", "{tmp}/b.pdf"], "is not a month"),
+    (["report", "2021-03", "--out", "{tmp}"], "is a folder; give a file name"),
+    (["report", "2021-03", "--out", "{file}/b.pdf"], "is a file"),
+    (["report", "2021-03", "--out", "{tmp}/b.pdf", "--county", "41102"], "must be a six-digit division code"),
+    (["report", "2021-03", "--out", "{tmp}/b.pdf", "--lang", "fr"], "zh or en"),
     (["build", "--bogus"], "no such option"),
     (["frobnicate"], "no such command"),
 ]

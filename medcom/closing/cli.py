@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from medcom import cli_options as opt
 from medcom.errors import UsageError
 
 
@@ -60,8 +61,10 @@ def closes() -> None:
 
 def report(
     month: Annotated[str, typer.Argument(help="The month of the bulletin, YYYY-MM.")],
-    out: Annotated[Path, typer.Option("--out", help="PDF file to write.")],
-    county: Annotated[str | None, typer.Option("--county", help="Only this county (code).")] = None,
+    out: Annotated[Path, typer.Option("--out", callback=opt.writable_file, help="PDF file to write.")],
+    county: Annotated[
+        str | None, typer.Option("--county", callback=opt.county_code, help="Only this county (code).")
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh | en")] = "zh",
 ) -> None:
     """Write the monthly bulletin (通报) as a PDF."""
