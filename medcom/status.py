@@ -284,21 +284,23 @@ def _coverage(keys, coverage_kind: str, community_county: dict[str, str]) -> dic
 
 
 def _users(folder: Path) -> dict | None:
-    """Users per role, once sign-in exists (`access.users.count_by_role` or the store under
-    MEDCOM_HOME/access); None when there is no user store yet."""
-    if not folder.exists():
+    """Active users per role (and how many are disabled) once sign-in exists: the user store
+    under MEDCOM_HOME/access, read through `access.users.all_users()`; None without one."""
+    if not (folder / "users.json").exists():
         return None
     try:
-        from access import users as access_users  # the sign-in work (issue 7)
-    except ImportError:
+        from access import users as access_users  # sign-in (issue 7)
+
+        everyone = access_users.all_users()
+    except (ImportError, AttributeError):
         return None
-    counter = getattr(access_users, "count_by_role", None)
-    if counter is None:
-        return None
-    try:
-        return {str(k): int(v) for k, v in dict(counter()).items()}
     except Exception as exc:  # noqa: BLE001 - status must still show the rest
         return {"error": f"{type(exc).__name__}: {exc}"}
+    counts: dict = {}
+    for u in everyone:
+        key = "disabled" if getattr(u, "disabled", False) else str(u.role)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _next_step(report: dict) -> str | None:
@@ -352,6 +354,7 @@ T = {
     "nodes": ("{n} nodes passed", "{n} 个节点通过"),
     "nodes_failed": ("{n} failed", "{n} 个失败"),
     "users": ("users", "用户"),
+    "disabled": ("disabled", "已停用"),
     "next": ("next", "下一步"),
     "verdict_accepted": ("accepted", "接收"),
     "verdict_accepted_with_quarantine": ("accepted with quarantine", "接收（部分隔离）"),
@@ -470,7 +473,10 @@ def render_text(r: dict, lang: str = "en") -> str:
         if b.get("log"):
             L.append(f"  log: {b['log']}")
     if r["users"]:
-        L.append(f"{_t('users', lang)}: " + ", ".join(f"{k} {v}" for k, v in sorted(r["users"].items())))
+        u = dict(r["users"])
+        off = u.pop("disabled", 0)
+        text = ", ".join(f"{k} {v}" for k, v in sorted(u.items()))
+        L.append(f"{_t('users', lang)}: {text}" + (f"; {_t('disabled', lang)} {off}" if off else ""))
     if r["next"]:
         L.append("")
         L.append(f"{_t('next', lang)}: {r['next']}")

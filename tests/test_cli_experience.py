@@ -4,6 +4,7 @@ off it, the log file, `medcom status` (text, json, zh/en), --version and next-st
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pty
@@ -159,9 +160,22 @@ def test_generate_verbose_shows_each_file(tmp_path, medcom_home):
     assert sum(1 for line in p.stderr.splitlines() if re.search(r"generate: \S+: [\d,]+ rows \(", line)) == n
 
 
-def test_ingest_off_a_terminal(small):
-    home = small["home"]
-    p = run_medcom("ingest", str(small["inbox"]), home=home, env=FAST)
+@pytest.fixture(scope="module")
+def ingested(small):
+    """`medcom ingest` of the small inbox, output piped (not a terminal)."""
+    return run_medcom("ingest", str(small["inbox"]), home=small["home"], env=FAST)
+
+
+@pytest.fixture(scope="module")
+def built(small, ingested):
+    """`medcom build` after the ingest, output piped; (process, wall seconds)."""
+    t0 = time.monotonic()
+    p = run_medcom("build", home=small["home"], env=FAST)
+    return p, time.monotonic() - t0
+
+
+def test_ingest_off_a_terminal(small, ingested):
+    p = ingested
     assert p.returncode == 1, p.stdout + p.stderr  # the bad file is rejected
     out = p.stdout.splitlines()
     files = len([f for f in small["inbox"].rglob("*") if f.is_file()])
@@ -178,10 +192,9 @@ def test_ingest_off_a_terminal(small):
     assert "fix the REJECTED files" in p.stderr and "medcom build" in p.stderr
 
 
-def test_build_off_a_terminal_has_a_bar_not_349_lines(small):
+def test_build_off_a_terminal_has_a_bar_not_349_lines(small, built):
     home = small["home"]
-    t0 = time.monotonic()
-    p = run_medcom("build", home=home, env=FAST)
+    p, seconds = built
     assert p.returncode == 0, p.stdout + p.stderr
     err = p.stderr.splitlines()
     final = [line for line in err if re.fullmatch(r"build: (\d+)/\1 nodes · 0:\d\d:\d\d · done", line)]
@@ -191,7 +204,6 @@ def test_build_off_a_terminal_has_a_bar_not_349_lines(small):
     # nothing but periodic progress lines (one per interval), the log's path and the next step
     other = [line for line in err if not re.fullmatch(r"(build|publish): [^·]+ · \d+:\d\d:\d\d( · .*)?", line)]
     assert [x.split(":")[0] for x in other] == ["details", "next"], other
-    seconds = time.monotonic() - t0
     assert len(err) - 2 <= seconds / 0.5 + 3
     assert re.fullmatch(rf"build ok: {nodes} nodes passed in [\d.]+ s; published warehouse-\S+", p.stdout.strip())
     assert "next: medcom serve" in p.stderr
@@ -204,7 +216,7 @@ def test_build_off_a_terminal_has_a_bar_not_349_lines(small):
     assert rec["seconds"] > 0 and rec["log"] == log
 
 
-def test_status_json_after_ingest_and_build(small):
+def test_status_json_after_ingest_and_build(small, built):
     home = small["home"]
     p = run_medcom("status", "--format", "json", home=home)
     assert p.returncode == 0, p.stderr
@@ -244,7 +256,7 @@ def test_status_json_after_ingest_and_build(small):
     assert r["last_build"]["outcome"] == "passed" and r["next"] == "medcom serve"
 
 
-def test_status_text_in_english_and_chinese(small):
+def test_status_text_in_english_and_chinese(small, built):
     home = small["home"]
     en = run_medcom("status", "--lang", "en", home=home)
     assert en.returncode == 0, en.stderr
@@ -253,7 +265,7 @@ def test_status_text_in_english_and_chinese(small):
     assert re.search(r"last ingest: r\S+ \(.* UTC\) — \d+ files: \d+ accepted, 1 rejected", t), t
     assert "rejected: phs_funds/phs_funds_2021-04.csv" in t
     assert re.search(r"411002 \S+\s+2021-01…2021-03 \(2 months\), missing 2021-02", t), t
-    assert re.search(r"last build: passed, engine duckdb, .* UTC, took [\d.]+ s, \d+ nodes passed", t), t
+    assert re.search(r"last build: passed, engine duckdb, .* UTC, took ([\d.]+ s|\d+ min \d+ s), \d+ nodes passed", t), t
     assert "next: medcom serve" in t
     zh = run_medcom("status", "--lang", "zh", home=home)
     assert "最近一次导入" in zh.stdout and "缺 2021-02" in zh.stdout and "最近一次构建: 通过" in zh.stdout
@@ -311,7 +323,7 @@ def test_no_traceback_for_a_missing_published_warehouse(medcom_home):
     assert "medcom build" in p.stderr, p.stderr
 
 
-def test_writer_pid_shown_while_a_writer_runs(small):
+def test_writer_pid_shown_while_a_writer_runs(small, built):
     """status reads the published snapshot, so it answers while an ingest holds the writer."""
     home = small["home"]
     held = next((small["root"] / "held").iterdir())
@@ -332,3 +344,24 @@ def test_writer_pid_shown_while_a_writer_runs(small):
         proc.wait()
     r = json.loads(run_medcom("status", "--format", "json", home=home).stdout)
     assert r["warehouse"]["writer_running_pid"] is None  # a killed writer does not count
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("access.users") is None, reason="sign-in (access.users) has not landed yet"
+)
+def test_status_counts_users_per_role(medcom_home):
+    for name, role in (("ada", "admin"), ("ann", "analyst"), ("abe", "analyst")):
+        p = subprocess.run(
+            [MEDCOM, "users", "add", name, "--role", role, "--password-stdin"],
+            input="a long enough password\n",
+            env=dict(os.environ, MEDCOM_HOME=str(medcom_home), MEDCOM_SECRET="x"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert p.returncode == 0, p.stdout + p.stderr
+    assert run_medcom("users", "disable", "abe", home=medcom_home).returncode == 0
+    r = json.loads(run_medcom("status", "--format", "json", home=medcom_home).stdout)
+    assert r["users"] == {"admin": 1, "analyst": 1, "disabled": 1}
+    text = run_medcom("status", "--lang", "en", home=medcom_home).stdout
+    assert "users: admin 1, analyst 1; disabled 1" in text
