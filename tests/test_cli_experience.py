@@ -265,7 +265,9 @@ def test_status_text_in_english_and_chinese(small, built):
     assert re.search(r"last ingest: r\S+ \(.* UTC\) — \d+ files: \d+ accepted, 1 rejected", t), t
     assert "rejected: phs_funds/phs_funds_2021-04.csv" in t
     assert re.search(r"411002 \S+\s+2021-01…2021-03 \(2 months\), missing 2021-02", t), t
-    assert re.search(r"last build: passed, engine duckdb, .* UTC, took ([\d.]+ s|\d+ min \d+ s), \d+ nodes passed", t), t
+    assert re.search(
+        r"last build: passed, engine duckdb, .* UTC, took ([\d.]+ s|\d+ min \d+ s), \d+ nodes passed", t
+    ), t
     assert "next: medcom serve" in t
     zh = run_medcom("status", "--lang", "zh", home=home)
     assert "最近一次导入" in zh.stdout and "缺 2021-02" in zh.stdout and "最近一次构建: 通过" in zh.stdout
