@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export MEDCOM_HOME ?= $(CURDIR)/data
 
-.PHONY: demo test install browser pdf lint test-fast bench clean screenshots
+SPARK_STAMP := $(VENV)/.spark-installed
+
+.PHONY: demo test install browser pdf java spark lint test-fast bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +16,23 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The Spark engine (`medcom build --engine spark`): the spark extra, and Java 17+ for local mode.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	@touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP) java
+
+java:
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+	  echo "java: $$(java -version 2>&1 | head -1)"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "java: installing openjdk-17-jre-headless (apt)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else \
+	  echo "java: not root; install openjdk-17-jre-headless to run the Spark engine tests"; \
+	fi
 
 # Chromium, its driver and CJK fonts for the browser tests (Debian packages; needs root).
 browser:
@@ -41,7 +60,7 @@ demo: install pdf
 	$(BIN)/medcom demo
 
 # The browser tests run against the generated + ingested + built test city.
-test: install browser pdf
+test: install browser pdf spark
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	MEDCOM_BROWSER_CITY=generated $(BIN)/python -m pytest -q -p no:cacheprovider

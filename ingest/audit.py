@@ -43,6 +43,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     create_raw_tables(con)
     for ddl in AUDIT_DDL:
         con.execute(ddl)
+    from warehouse import lake
+
+    lake.ensure_schema(con)
 
 
 BATCH_COLUMNS = (

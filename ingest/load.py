@@ -2,7 +2,8 @@
 
 Everything a run changes for one feed commits together (BEGIN … COMMIT on the writer
 connection); a crash or kill before COMMIT leaves the warehouse as it was (DuckDB
-discards the uncommitted WAL tail on the next open).
+discards the uncommitted WAL tail on the next open). The lake's list of files changes in
+the same transaction (warehouse.lake).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import duckdb
 from ingest.audit import insert_batch, insert_coverage, insert_dq
 from ingest.coverage import REFERENCE_KEY, identity_parts
 from medcom.contract import load_contract
+from warehouse import lake
 
 ACCEPTED = ("accepted", "accepted_with_quarantine")
 PAUSE_ENV = "MEDCOM_TEST_PAUSE_IN_LOAD"  # seconds to sleep inside the transaction (tests only)
+PAUSE_AFTER_COMMIT_ENV = "MEDCOM_TEST_PAUSE_AFTER_COMMIT"  # … after COMMIT, before the lake files move (tests only)
 
 
 def _q(c: str) -> str:
@@ -36,10 +39,10 @@ def valid_rows(alias: str) -> str:
     return f"(SELECT * FROM {alias}.typed ANTI JOIN {alias}.reasons USING (_row_number))"
 
 
-def _pause_hook() -> None:
-    secs = os.environ.get(PAUSE_ENV)
+def _pause_hook(env: str = PAUSE_ENV, where: str = "inside the load transaction") -> None:
+    secs = os.environ.get(env)
     if secs:
-        print(f"medcom: pausing {secs}s inside the load transaction ({PAUSE_ENV})", file=sys.stderr, flush=True)
+        print(f"medcom: pausing {secs}s {where} ({env})", file=sys.stderr, flush=True)
         time.sleep(float(secs))
 
 
@@ -138,6 +141,7 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
     for o in with_rows:
         con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias} (READ_ONLY)")
     warnings: list[str] = []
+    staged = None
     try:
         con.execute("BEGIN TRANSACTION")
         cols = ", ".join(_q(c) for c in spec.columns)
@@ -164,6 +168,8 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
                 )
             insert_dq(con, o.batch_id, o.feed, o.dq_results)
             insert_coverage(con, o.batch_id, o.feed, o.coverage_rows)
+        # the lake's partitions this transaction changed, listed in audit.lake_files (same transaction)
+        staged = lake.stage_feed(con, feed, run_id) if accepted else None
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -173,6 +179,9 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
         for o in with_rows:
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DETACH {o.alias}")
+    if staged is not None:
+        _pause_hook(PAUSE_AFTER_COMMIT_ENV, "after COMMIT, before the lake files move")
+        lake.promote(staged)
     return warnings
 
 

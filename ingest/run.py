@@ -40,6 +40,7 @@ from medcom import progress
 from medcom.contract import load_contract
 from medcom.errors import UsageError
 from medcom.settings import paths as medcom_paths
+from warehouse import lake
 
 FIRST_REASONS = 5
 LONG_FILE_ROWS = 200_000  # progress lines on stderr for the steps after reading
@@ -504,6 +505,7 @@ def ingest_paths(
         with warehouse.writer(publish_after=publish) as con:
             _remove_stale_scratch(home.tmp, keep=tmp)
             ensure_schema(con)
+            lake.reconcile(con, echo=lambda m: print(m, file=sys.stderr, flush=True))
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
             con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
             run = _Run(con, roots, run_id, tmp, out=out, received_at=received_at)
@@ -531,6 +533,7 @@ def ingest_paths(
                 outcomes += unknown
             con.execute("DETACH runctx")
             con.execute("UPDATE audit.runs SET finished_at = ? WHERE run_id = ?", [_utcnow(), run_id])
+            lake.reconcile(con)
             step.note("checkpoint")
             con.execute("CHECKPOINT")
             stack.close()  # the ingest bar ends here; publishing (on leaving `writer`) has its own

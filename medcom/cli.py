@@ -118,12 +118,19 @@ def build(
         bool,
         typer.Option("--allow-empty", help="Build and publish even though nothing has been ingested yet."),
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            callback=opt.choice("duckdb", "spark"),
+            help="duckdb (default) or spark (the same models on Spark over the lake); default MEDCOM_ENGINE.",
+        ),
+    ] = None,
     verbose: opt.Verbose = False,
 ) -> None:
     """Run the dbt project (models and tests) and publish the result to readers."""
     from warehouse.build import build as run_build
 
-    run_build(allow_empty=allow_empty)
+    run_build(allow_empty=allow_empty, engine=engine)
     progress.log_note()
     progress.hint('medcom serve (the dashboard), medcom sql "…" or medcom status')
 

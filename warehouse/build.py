@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -45,7 +46,6 @@ class BuildResult:
 
 def profiles_dir() -> str:
     """dbt writes `.user.yml` beside profiles.yml: keep both under MEDCOM_HOME, not the package."""
-    import shutil
 
     from dbt_project import PROJECT_DIR
 
@@ -70,7 +70,7 @@ def as_of_date() -> str:
         raise BuildFailed(f"MEDCOM_AS_OF_DATE={raw!r} is not a date (use YYYY-MM-DD)") from None
 
 
-def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str]:
+def dbt_args(command: str = "build", extra: list[str] | None = None, dbt_vars: dict | None = None) -> list[str]:
     """dbt command line (`command` may be two words, e.g. "docs generate")."""
     from dbt_project import PROJECT_DIR
 
@@ -86,7 +86,7 @@ def dbt_args(command: str = "build", extra: list[str] | None = None) -> list[str
         "--log-path",
         str(p.dbt_logs),
         "--vars",
-        json.dumps({"as_of_date": as_of_date()}),
+        json.dumps({"as_of_date": as_of_date(), **(dbt_vars or {})}),
         *(extra or []),
     ]
 
@@ -158,12 +158,35 @@ def refuse_if_empty() -> None:
         )
 
 
-def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -> BuildResult:
-    """Run one dbt command in a child process, as a `medcom.progress` step with one detail line per
-    finished node (`echo`, when given, also gets every line)."""
+ENGINES = ("duckdb", "spark")
+
+
+def engine_name(engine: str | None = None) -> str:
+    """--engine, else MEDCOM_ENGINE, else duckdb."""
+    name = (engine or os.environ.get("MEDCOM_ENGINE") or "duckdb").strip().lower()
+    if name not in ENGINES:
+        raise BuildFailed(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+    return name
+
+
+def run_dbt(
+    command: str = "build",
+    extra: list[str] | None = None,
+    echo=None,
+    engine: str = "duckdb",
+    dbt_vars: dict | None = None,
+) -> BuildResult:
+    """Run one dbt command in a child process (engine duckdb or spark), as a `medcom.progress` step
+    with one detail line per finished node (`echo`, when given, also gets every line)."""
     p = paths().ensure()
     p.dbt_logs.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "warehouse.dbt_child", *dbt_args(command, ["--log-format", "json", *(extra or [])])]
+    child = "warehouse.spark_child" if engine == "spark" else "warehouse.dbt_child"
+    env = dbt_env()
+    if engine == "spark":
+        from warehouse import spark_engine
+
+        env = spark_engine.child_env(env)
+    args = [sys.executable, "-m", child, *dbt_args(command, ["--log-format", "json", *(extra or [])], dbt_vars)]
     result = BuildResult()
     started = time.perf_counter()
     total = 0
@@ -171,7 +194,7 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
     step_name = command.split()[0] if command != "build" else "build"
     with (
         progress.step(step_name, unit="nodes") as step,
-        subprocess.Popen(args, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+        subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
     ):
         assert proc.stdout is not None
 
@@ -233,26 +256,62 @@ def run_dbt(command: str = "build", extra: list[str] | None = None, echo=None) -
     return result
 
 
-def build(echo=None, allow_empty: bool = False) -> BuildResult:
-    """`medcom build`: dbt build under the writer lock, then publish to readers.
+def _raise_if_failed(result: BuildResult) -> None:
+    if result.failed:
+        lines = "\n  ".join(result.failed[:10] + result.errors[:5])
+        raise BuildFailed(
+            f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
+            f"(the published warehouse was left unchanged):\n  {lines}"
+        )
+
+
+def _build_spark(echo) -> BuildResult:
+    """Engine spark: reconcile the lake, dbt build on Spark over it, then the Spark build's tables
+    into the warehouse file and the staging views on DuckDB (warehouse/spark_engine.py)."""
+    import warehouse
+    from warehouse import lake, spark_engine
+
+    con = warehouse.open_writer()
+    try:
+        lake.reconcile(con, echo=progress.note)
+    finally:
+        con.close()
+    root = spark_engine.new_build_root()
+    progress.echo(f"spark: {spark_engine.where()} over the lake {lake.raw_dir()}", err=True)
+    try:
+        result = run_dbt("build", echo=echo, engine="spark", dbt_vars=spark_engine.dbt_vars(root))
+        _raise_if_failed(result)
+        n = spark_engine.load_into_warehouse(root, paths().dbt_target)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    progress.echo(f"spark: {n} tables of intermediate and marts loaded into the warehouse", err=True)
+    _raise_if_failed(run_dbt("run", extra=["--select", "staging"]))
+    spark_engine.prune_builds(keep=root)
+    return result
+
+
+def build(echo=None, allow_empty: bool = False, engine: str | None = None) -> BuildResult:
+    """`medcom build`: dbt build under the writer lock (engine duckdb, or spark over the lake),
+    then publish to readers.
 
     Refuses (NothingIngested, exit 1) before any file has been accepted, unless allow_empty."""
     import warehouse
     from warehouse import build_record
 
+    name = engine_name(engine)
+    if name == "spark":
+        from warehouse import spark_engine
+
+        spark_engine.check_available()
     with warehouse.writer_lock():
         if not allow_empty:
             refuse_if_empty()
-        with build_record.recording(engine="duckdb") as rec:
+        with build_record.recording(engine=name) as rec:
             prepare_warehouse()
-            result = run_dbt("build", echo=echo)
+            result = _build_spark(echo) if name == "spark" else run_dbt("build", echo=echo)
             rec.update(nodes_passed=result.ok, nodes_failed=len(result.failed), warnings=len(result.warned))
-            if result.failed:
-                lines = "\n  ".join(result.failed[:10] + result.errors[:5])
-                raise BuildFailed(
-                    f"build failed: {len(result.failed)} of {result.ok + len(result.failed)} nodes failed "
-                    f"(the published warehouse was left unchanged):\n  {lines}"
-                )
+            _raise_if_failed(result)
             snap = warehouse.publish()
             rec["snapshot"] = snap.parent.name
     result.snapshot = snap.parent.name

@@ -142,3 +142,34 @@
   {%- endif -%}
   cast('{{ d }}' as date)
 {%- endmacro %}
+
+{#- ---------------------------------------------------------------- Spark (dbt-spark) forms -#}
+{% macro spark__medcom_left(expr, n) -%}
+  left({{ expr }}, {{ n }})
+{%- endmacro %}
+{% macro spark__medcom_month_start(expr) -%}
+  trunc(cast({{ expr }} as date), 'MM')
+{%- endmacro %}
+{% macro spark__medcom_month_end(expr) -%}
+  last_day(cast({{ expr }} as date))
+{%- endmacro %}
+{% macro spark__medcom_add_months(expr, n) -%}
+  add_months(cast({{ expr }} as date), cast({{ n }} as int))
+{%- endmacro %}
+{% macro spark__medcom_year_start(expr) -%}
+  trunc(cast({{ expr }} as date), 'YEAR')
+{%- endmacro %}
+{% macro spark__medcom_year_start_of_year(year_expr) -%}
+  make_date(cast({{ year_expr }} as int), 1, 1)
+{%- endmacro %}
+
+{#- Whole days from date a to date b (b − a). -#}
+{% macro medcom_days_between(a, b) -%}
+  {{ return(adapter.dispatch('medcom_days_between', 'medcom')(a, b)) }}
+{%- endmacro %}
+{% macro default__medcom_days_between(a, b) -%}
+  {{ dbt.datediff(a, b, 'day') }}
+{%- endmacro %}
+{% macro spark__medcom_days_between(a, b) -%}
+  datediff(cast({{ b }} as date), cast({{ a }} as date))
+{%- endmacro %}

@@ -20,7 +20,7 @@ select
         else c.due_date < {{ medcom_as_of_date() }}
     end                                                         as is_overdue,
     case when c.closed_date is not null
-         then {{ dbt.datediff('c.received_date', 'c.closed_date', 'day') }} end
+         then {{ medcom_days_between('c.received_date', 'c.closed_date') }} end
                                                                 as days_to_close,
     c._batch_id
 from {{ ref('stg_complaints') }} c

@@ -45,7 +45,7 @@ community_budget as (
 community_exec as (
     select community_id, county_code, month, 'month' as basis,
            spend as numerator,
-           budget / 12.0 as denominator,
+           {{ medcom_to_double('budget') }} / 12.0 as denominator,
            budget
     from community_budget
     union all
@@ -53,7 +53,7 @@ community_exec as (
            sum(spend) over (
                partition by community_id, year order by month
                rows between unbounded preceding and current row),
-           budget * ytd_months / 12.0,
+           {{ medcom_to_double('budget * ytd_months') }} / 12.0,
            budget
     from community_budget
 )
