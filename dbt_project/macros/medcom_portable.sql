@@ -171,5 +171,5 @@
   {{ dbt.datediff(a, b, 'day') }}
 {%- endmacro %}
 {% macro spark__medcom_days_between(a, b) -%}
-  datediff(cast({{ b }} as date), cast({{ a }} as date))
+  cast(datediff(cast({{ b }} as date), cast({{ a }} as date)) as bigint)
 {%- endmacro %}
