@@ -78,20 +78,27 @@ _ORG_KIND = {
 }
 
 
-def part_path_sql(feed: str) -> str:
-    """SQL expression (over raw.<feed>) giving a row's partition folder ('' for reference feeds)."""
+def _part_cols(feed: str) -> list[tuple[str, str]]:
+    """(folder column, SQL over raw.<feed>) of the feed's partition levels; [] for reference feeds."""
     spec = load_contract().feeds[feed]
     if spec.is_reference or not spec.coverage:
-        return "''"
+        return []
     period = "part_year" if spec.coverage.endswith("year") else "part_month"
     if spec.coverage == "year":  # phs_weights: key = YYYY
-        return f"'{period}=' || _coverage_key"
-    org = _ORG_KIND[spec.coverage]
+        return [(period, "_coverage_key")]
     # url_encode keeps any code safe as a folder name (Spark unescapes %XX in partition values)
-    return (
-        f"'part_{org}=' || url_encode(split_part(_coverage_key, ':', 1)) || "
-        f"'/{period}=' || split_part(_coverage_key, ':', 2)"
-    )
+    return [
+        (f"part_{_ORG_KIND[spec.coverage]}", "url_encode(split_part(_coverage_key, ':', 1))"),
+        (period, "split_part(_coverage_key, ':', 2)"),
+    ]
+
+
+def part_path_sql(feed: str) -> str:
+    """SQL expression (over raw.<feed>) giving a row's partition folder ('' for reference feeds)."""
+    cols = _part_cols(feed)
+    if not cols:
+        return "''"
+    return " || '/' || ".join(f"'{name}=' || {expr}" for name, expr in cols)
 
 
 @dataclass
@@ -108,26 +115,40 @@ def _current_rows(feed: str, where: str = "") -> str:
 
 
 def _export_partitions(con, feed: str, parts: list[str], dest: Path, run_id: str) -> dict[str, tuple[str, int]]:
-    """Write the current rows of `parts` of `feed` under dest/<part>/part-<run_id>.parquet.
-    Returns {part: (file name, rows)} for the partitions that have rows."""
+    """Write the current rows of the partitions `parts` of `feed` under dest/<part>/ in one pass
+    over the table (one file per partition). Returns {part: (file name, rows)} for the
+    partitions that have rows."""
+    cols = _part_cols(feed)
+    dest.mkdir(parents=True, exist_ok=True)
+    if not cols:  # reference feed: one file
+        file = f"part-{run_id}.parquet"
+        con.execute(
+            f"COPY ({_current_rows(feed)} ORDER BY _batch_id, _row_number) TO {_lit(dest / file)} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        n = con.execute(f"SELECT count(*) FROM read_parquet({_lit(dest / file)})").fetchone()[0]
+        return {"": (file, int(n))} if n else {}
     pp = part_path_sql(feed)
-    file = f"part-{run_id}.parquet"
     con.execute("CREATE OR REPLACE TEMP TABLE _lake_parts (p VARCHAR)")
     con.executemany("INSERT INTO _lake_parts VALUES (?)", [[p] for p in parts])
-    counts = con.execute(
-        f"SELECT {pp} AS p, count(*) FROM raw.{feed} WHERE _superseded_by IS NULL AND {pp} IN (SELECT p FROM _lake_parts) "
-        "GROUP BY 1"
-    ).fetchall()
-    out: dict[str, tuple[str, int]] = {}
-    for part, n in counts:
-        folder = dest / part if part else dest
-        folder.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"COPY ({_current_rows(feed, f'{pp} = {_lit(part)}')} ORDER BY _batch_id, _row_number) "
-            f"TO {_lit(folder / file)} (FORMAT parquet, COMPRESSION zstd)"
-        )
-        out[part] = (file, int(n))
+    extra = ", ".join(f"{expr} AS {name}" for name, expr in cols)
+    names = ", ".join(name for name, _ in cols)
+    con.execute(
+        f"COPY (SELECT *, {extra} FROM raw.{feed} WHERE _superseded_by IS NULL AND {pp} IN (SELECT p FROM _lake_parts) "
+        f"ORDER BY _batch_id, _row_number) TO {_lit(dest)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({names}), "
+        f"FILENAME_PATTERN {_lit('part-' + run_id + '-{i}')}, OVERWRITE_OR_IGNORE true)"
+    )
     con.execute("DROP TABLE _lake_parts")
+    out: dict[str, tuple[str, int]] = {}
+    wanted = set(parts)
+    for f in dest.rglob(f"part-{run_id}-*.parquet"):
+        part = f.parent.relative_to(dest).as_posix()
+        if part not in wanted:
+            continue
+        if part in out:
+            raise RuntimeError(f"lake: more than one file written for {feed}/{part}")
+        n = con.execute(f"SELECT count(*) FROM read_parquet({_lit(f)})").fetchone()[0]
+        out[part] = (f.name, int(n))
     return out
 
 
@@ -225,9 +246,14 @@ def reconcile(con: duckdb.DuckDBPyConnection, echo=None) -> int:
             listed = {p: f for p, (f, _) in out.items()}
         else:
             missing = [p for p, f in listed.items() if not ((final / p / f) if p else (final / f)).exists()]
-            for part in missing:
-                file = listed[part]
-                out = _export_partitions(con, feed, [part], final, file.removeprefix("part-").removesuffix(".parquet"))
+            if missing:
+                scratch = root() / STAGING / "repair" / feed
+                out = _export_partitions(con, feed, missing, scratch, "repair")
+                for part, (file, _) in out.items():
+                    dst = (final / part / listed[part]) if part else (final / listed[part])
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace((scratch / part / file) if part else (scratch / file), dst)
+                shutil.rmtree(root() / STAGING, ignore_errors=True)
                 written += len(out)
         # delete every file the list does not name
         keep = {((final / p / f) if p else (final / f)) for p, f in listed.items()}
