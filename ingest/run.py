@@ -505,7 +505,7 @@ def ingest_paths(
         with warehouse.writer(publish_after=publish) as con:
             _remove_stale_scratch(home.tmp, keep=tmp)
             ensure_schema(con)
-            lake.reconcile(con, echo=lambda m: print(m, file=sys.stderr, flush=True))
+            lake.reconcile(con, echo=progress.detail)
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
             con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
             run = _Run(con, roots, run_id, tmp, out=out, received_at=received_at)

@@ -29,8 +29,8 @@ order by kpi_code, org_level, org_id, period_type, period
 
 
 def _snapshot(home):
-    name = (home / "published" / "CURRENT").read_text().strip()
-    return home / "published" / name
+    """The published snapshot file readers use (published/CURRENT names it)."""
+    return home / "published" / (home / "published" / "CURRENT").read_text().strip()
 
 
 def _results(home) -> dict[str, str]:
@@ -66,13 +66,13 @@ def engines(tmp_path_factory):
     env = {"MEDCOM_AS_OF_DATE": "2021-03-31"}
     duck = run_medcom("build", home=home, check=True, env=env)
     duck_snap = root / "duckdb.duckdb"
-    shutil.copyfile(_snapshot(home) / "warehouse.duckdb", duck_snap)
+    shutil.copyfile(_snapshot(home), duck_snap)
     duck_results = _results(home)
     spark = run_medcom("build", "--engine", "spark", home=home, check=True, env=env, timeout=3600)
     return {
         "home": home,
         "duck": (duck, duck_snap, duck_results),
-        "spark": (spark, _snapshot(home) / "warehouse.duckdb", _results(home)),
+        "spark": (spark, _snapshot(home), _results(home)),
     }
 
 
