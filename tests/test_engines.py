@@ -98,7 +98,7 @@ def test_dbt_data_and_unit_tests_pass_on_both_engines(engines):
     assert sum(k.startswith("unit_test.") for k in spark) >= 20
     assert sum(k.startswith("test.") for k in spark) >= 200
     assert set(duck.values()) == {"pass"} and set(spark.values()) == {"pass"}  # … and passed
-    assert "spark: starting Spark (local[2])" in out.stderr
+    assert "spark: starting Spark local mode (local[2])" in out.stderr
     assert "build ok:" in out.stdout
 
 
@@ -121,11 +121,12 @@ def test_spark_build_read_the_lake_and_medcom_sql_reads_its_result(engines):
     assert list((lake / "raw" / "encounters").glob("part_county=*/part_month=*/part-*.parquet"))
     builds = [p for p in (lake / "build").iterdir() if p.is_dir()]
     assert builds and list((builds[-1] / "marts" / "kpi_values").glob("*.parquet"))
-    p = run_medcom("sql", "select count(*) as n from marts.kpi_values where status = 'green'", home=home, check=True)
+    q = "select count(*) as n from marts.kpi_values where status = 'green'"
+    p = run_medcom("sql", q, "--format", "csv", home=home, check=True)
     _, spark_snap, _ = engines["spark"]
     with duckdb.connect(str(spark_snap), read_only=True) as c:
         n = c.execute("select count(*) from marts.kpi_values where status = 'green'").fetchone()[0]
-    assert n > 0 and str(n) in p.stdout
+    assert n > 0 and p.stdout.split() == ["n", str(n)]
 
 
 # ---------------------------------------------------------------- without the Spark stack

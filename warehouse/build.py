@@ -286,7 +286,12 @@ def _build_spark(echo) -> BuildResult:
         shutil.rmtree(root, ignore_errors=True)
         raise
     progress.echo(f"spark: {n} tables of intermediate and marts loaded into the warehouse", err=True)
+    # the staging views on DuckDB; dbt/target keeps the Spark build's run results (every test's status)
+    results = paths().dbt_target / "run_results.json"
+    kept = results.with_name("run_results.spark-build.json")
+    shutil.copyfile(results, kept)
     _raise_if_failed(run_dbt("run", extra=["--select", "staging"]))
+    os.replace(kept, results)
     spark_engine.prune_builds(keep=root)
     return result
 
