@@ -271,12 +271,13 @@ def _build_spark(echo) -> BuildResult:
     import warehouse
     from warehouse import lake, spark_engine
 
+    root = spark_engine.new_build_root()
     con = warehouse.open_writer()
     try:
         lake.reconcile(con, echo=progress.note)
+        spark_engine.export_audit(con, root)
     finally:
         con.close()
-    root = spark_engine.new_build_root()
     progress.echo(f"spark: {spark_engine.where()} over the lake {lake.raw_dir()}", err=True)
     try:
         result = run_dbt("build", echo=echo, engine="spark", dbt_vars=spark_engine.dbt_vars(root))

@@ -112,7 +112,28 @@ def new_build_root() -> Path:
 
 
 def dbt_vars(build_root: Path) -> dict:
-    return {"lake_raw": str(lake.raw_dir()), "spark_build_root": str(build_root)}
+    return {
+        "lake_raw": str(lake.raw_dir()),
+        "lake_audit": str(build_root / "audit"),
+        "spark_build_root": str(build_root),
+    }
+
+
+AUDIT_SOURCES = ("ingest_batches", "batch_coverage", "dq_findings")
+
+
+def export_audit(con, build_root: Path) -> None:
+    """The audit tables dbt reads as sources, as Parquet beside the build (a snapshot taken under
+    the writer lock; they are small)."""
+    folder = build_root / "audit"
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'audit'").fetchall()
+    }
+    for t in AUDIT_SOURCES:
+        if t in tables:
+            path = str(folder / f"{t}.parquet").replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM audit.{t}) TO '{path}' (FORMAT parquet)")
 
 
 def child_env(env: dict[str, str]) -> dict[str, str]:

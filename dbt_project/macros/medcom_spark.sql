@@ -20,6 +20,14 @@
     {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
       {%- do run_query("create or replace view raw." ~ node.identifier ~ " as select * from parquet.`" ~ lake ~ "/" ~ node.identifier ~ "`") -%}
     {%- endfor -%}
+    {#- the audit tables dbt reads (ingest batches, coverage, findings): copied next to the lake at build start -#}
+    {%- set audit = var('lake_audit', none) -%}
+    {%- if audit is not none -%}
+      {%- do run_query('create database if not exists audit') -%}
+      {%- for node in graph.sources.values() if node.source_name == 'audit' -%}
+        {%- do run_query("create or replace view audit." ~ node.identifier ~ " as select * from parquet.`" ~ audit ~ "/" ~ node.identifier ~ ".parquet`") -%}
+      {%- endfor -%}
+    {%- endif -%}
   {%- endif -%}
 {%- endmacro %}
 
@@ -48,3 +56,18 @@
   {%- endfor -%}
   {{ return(statements[0]) }}
 {% endmacro %}
+
+{#- listagg on Spark with its ORDER BY kept (dbt-spark drops it): sort (keys…, value) structs, then
+    join the values; NULL values are left out as on DuckDB. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+  {%- set keys = [] -%}
+  {%- if order_by_clause -%}
+    {%- for k in order_by_clause | replace('order by', '') | replace('ORDER BY', '') | trim | split(',') -%}
+      {%- do keys.append(k | trim) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- set fields -%}{% for k in keys %}'k{{ loop.index }}', {{ k }}, {% endfor %}'v', {{ measure }}{%- endset -%}
+  {%- set sorted -%}array_sort(filter(collect_list(named_struct({{ fields }})), x -> x.v is not null)){%- endset -%}
+  {%- set values -%}transform({{ sorted }}, x -> x.v){%- endset -%}
+  array_join({% if limit_num %}slice({{ values }}, 1, {{ limit_num }}){% else %}{{ values }}{% endif %}, {{ delimiter_text }})
+{%- endmacro %}
