@@ -384,7 +384,7 @@ def test_each_city_equals_the_city_ingested_alone(built_province, con, city, tmp
     got = _df(con, f"SELECT {cols} FROM marts.kpi_values ORDER BY ALL")
     got = got[[(lvl, o) in keys for lvl, o in zip(got.org_level, got.org_id, strict=True)]].reset_index(drop=True)
     assert len(want) > 1000
-    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-9)
 
 
 def test_generated_dates_are_in_range(con):

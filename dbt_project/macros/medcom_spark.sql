@@ -62,7 +62,8 @@
 {% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
   {%- set keys = [] -%}
   {%- if order_by_clause -%}
-    {%- for k in order_by_clause | replace('order by', '') | replace('ORDER BY', '') | trim | split(',') -%}
+    {%- set clause = order_by_clause | replace('order by', '') | replace('ORDER BY', '') | trim -%}
+    {%- for k in clause.split(',') -%}
       {%- do keys.append(k | trim) -%}
     {%- endfor -%}
   {%- endif -%}
