@@ -151,3 +151,32 @@ def test_kill_after_commit_before_the_lake_files_move(tmp_path):
     assert "duplicate" in p.stdout
     _assert_lake_matches(home)
     assert not (home / "lake" / ".staging").exists()
+
+
+def test_more_partitions_than_open_files_still_one_file_each(tmp_path, monkeypatch):
+    """A partitioned COPY closes files beyond `partitioned_write_max_open_files` and would start a
+    second file for a partition (a province's first ingest touches hundreds): the lake writes
+    partitions in groups that fit, one file per partition, rows exactly the warehouse's."""
+    from warehouse import lake
+
+    home = tmp_path / "home"
+    write_reference(tmp_path / "ref")
+    _ingest(home, tmp_path / "ref")
+    months = ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05"]
+    # two files, each spanning every month: in batch order the partitions come round twice
+    inbox = tmp_path / "in"
+    for k in (1, 2):
+        rows = [r for m in months for r in encounters(1_200, month=m)[(k - 1) * 600 : k * 600]]
+        write_csv(inbox / f"encounters_2021-01_41102{k}.csv", rows)
+    _ingest(home, inbox)
+    monkeypatch.setenv("MEDCOM_HOME", str(home))
+    with duckdb.connect(str(home / "warehouse.duckdb")) as c:
+        c.execute("SET partitioned_write_max_open_files = 2")
+        c.execute("SET partitioned_write_flush_threshold = 50")  # flush often, as a big ingest does
+        c.execute("DELETE FROM audit.lake_files WHERE feed = 'encounters'")  # lost list: rebuild the feed
+        assert lake.reconcile(c) == len(months)
+        listed = c.execute("SELECT count(*), sum(n_rows) FROM audit.lake_files WHERE feed = 'encounters'").fetchone()
+    assert listed == (len(months), 6_000)
+    folders = {os.path.dirname(f) for f in _lake_rows(home, "encounters")}
+    assert len(folders) == len(months) == len(_lake_rows(home, "encounters"))
+    _assert_lake_matches(home)

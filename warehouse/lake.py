@@ -129,16 +129,23 @@ def _export_partitions(con, feed: str, parts: list[str], dest: Path, run_id: str
         n = con.execute(f"SELECT count(*) FROM read_parquet({_lit(dest / file)})").fetchone()[0]
         return {"": (file, int(n))} if n else {}
     pp = part_path_sql(feed)
-    con.execute("CREATE OR REPLACE TEMP TABLE _lake_parts (p VARCHAR)")
-    con.executemany("INSERT INTO _lake_parts VALUES (?)", [[p] for p in parts])
     extra = ", ".join(f"{expr} AS {name}" for name, expr in cols)
     names = ", ".join(name for name, _ in cols)
-    con.execute(
-        f"COPY (SELECT *, {extra} FROM raw.{feed} WHERE _superseded_by IS NULL AND {pp} IN (SELECT p FROM _lake_parts) "
-        f"ORDER BY _batch_id, _row_number) TO {_lit(dest)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({names}), "
-        f"FILENAME_PATTERN {_lit('part-' + run_id + '-{i}')}, OVERWRITE_OR_IGNORE true)"
-    )
-    con.execute("DROP TABLE _lake_parts")
+    # A partitioned COPY keeps at most `partitioned_write_max_open_files` files open and starts a
+    # second file for a partition it had to close: write the partitions in groups that fit, so
+    # each partition is exactly one file.
+    group = max(1, int(con.execute("SELECT current_setting('partitioned_write_max_open_files')").fetchone()[0]) - 1)
+    ordered = sorted(set(parts))
+    for start in range(0, len(ordered), group):
+        con.execute("CREATE OR REPLACE TEMP TABLE _lake_parts (p VARCHAR)")
+        con.executemany("INSERT INTO _lake_parts VALUES (?)", [[p] for p in ordered[start : start + group]])
+        con.execute(
+            f"COPY (SELECT *, {extra} FROM raw.{feed} WHERE _superseded_by IS NULL "
+            f"AND {pp} IN (SELECT p FROM _lake_parts) ORDER BY _batch_id, _row_number) TO {_lit(dest)} "
+            f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({names}), "
+            f"FILENAME_PATTERN {_lit(f'part-{run_id}-{start}-' + '{i}')}, OVERWRITE_OR_IGNORE true)"
+        )
+    con.execute("DROP TABLE IF EXISTS _lake_parts")
     out: dict[str, tuple[str, int]] = {}
     wanted = set(parts)
     for f in dest.rglob(f"part-{run_id}-*.parquet"):
@@ -230,7 +237,10 @@ def reconcile(con: duckdb.DuckDBPyConnection, echo=None) -> int:
         final = raw_dir(feed)
         if n_listed != n_current:  # never synced (warehouse older than the lake) or lake list lost: rebuild
             pp = part_path_sql(feed)
-            parts = [r[0] for r in con.execute(f"SELECT DISTINCT {pp} FROM raw.{feed} WHERE _superseded_by IS NULL")]
+            parts = [
+                r[0]
+                for r in con.execute(f"SELECT DISTINCT {pp} FROM raw.{feed} WHERE _superseded_by IS NULL").fetchall()
+            ]
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute("DELETE FROM audit.lake_files WHERE feed = ?", [feed])
