@@ -1,13 +1,16 @@
 """Province cost curve: ingest and build time as cities are added (N = 2, 4, 8 by default).
 
     .venv/bin/python benchmarks/bench_province.py [--cities 2 4 8] [--months 3] [--scale 0.02]
-        [--engine duckdb] [--work /tmp/medcom-bench-province] [--keep]
+        [--engines duckdb spark] [--work /tmp/medcom-bench-province] [--keep]
 
-For each N: `medcom generate --cities N` (河南省: 许昌市 and N−1 other Henan prefectures), then
-one `medcom ingest` of the whole province and one full `medcom build` into a fresh
-MEDCOM_HOME, each timed. Prints one line per N and the cost per city-year
-(N × months / 12), so the curve is measured rather than assumed. `--engine` is passed to
-`medcom build` when it is not the default (the Spark engine, where installed).
+For each N: `medcom generate --cities N` (河南省: 许昌市 and N−1 other Henan prefectures, each
+at --scale), then one `medcom ingest` of the whole province (warehouse + lake) and one full
+`medcom build` per engine (every model, data and unit test, publish) from that same
+MEDCOM_HOME, each timed. Prints one line per N and engine with wall seconds, CPU seconds
+(user + sys of the command's whole process tree: medcom, the dbt child, Spark's JVM; far
+less distorted by other load on a shared machine than wall time), peak RSS of the tree, and
+the cost per city-year (N × months / 12), so the curve is measured rather than assumed.
+The KPI row counts are read from the snapshot each build published.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, medcom, run  # noqa: E402
+from _common import load, machine, measure, medcom  # noqa: E402
 
 
 def _count(home: Path, sql: str) -> int:
@@ -30,61 +33,91 @@ def _count(home: Path, sql: str) -> int:
         return int(c.execute(sql).fetchone()[0])
 
 
-def one(n: int, args, work: Path) -> dict:
+def one(n: int, args, work: Path) -> list[dict]:
     out, home = work / f"inbox-{n}", work / f"home-{n}"
     for p in (out, home):
         shutil.rmtree(p, ignore_errors=True)
-    env = {"MEDCOM_HOME": str(home), "MEDCOM_SECRET": "bench-secret"}
+    env = {"MEDCOM_HOME": str(home), "MEDCOM_SECRET": "bench-secret", "MEDCOM_AS_OF_DATE": args.as_of}
     gen = [f"--cities={n}", f"--months={args.months}", f"--scale={args.scale}", f"--start={args.start}", "--seed=42"]
-    t_gen, _ = run(medcom("generate", str(out), *gen), env)
+    g = measure(medcom("generate", str(out), *gen), env)
     files = sum(1 for p in out.rglob("*") if p.is_file())
-    t_ing, _ = run(medcom("ingest", str(out)), env)
-    build = ["build"] + ([f"--engine={args.engine}"] if args.engine != "duckdb" else [])
-    t_bld, peak = run(medcom(*build), env)
+    ing = measure(medcom("ingest", str(out)), env)
     enc = _count(home, "SELECT count(*) FROM raw.encounters WHERE _superseded_by IS NULL")
-    kpi = _count(home, "SELECT count(*) FROM marts.kpi_values")
-    prov = _count(home, "SELECT count(*) FROM marts.kpi_values WHERE org_level = 'province'")
     city_years = n * args.months / 12
+    rows = []
+    for engine in args.engines:
+        b = measure(medcom("build", f"--engine={engine}"), env)
+        rows.append(
+            {
+                "cities": n,
+                "engine": engine,
+                "files": files,
+                "encounters": enc,
+                "kpi_rows": _count(home, "SELECT count(*) FROM marts.kpi_values"),
+                "province_rows": _count(home, "SELECT count(*) FROM marts.kpi_values WHERE org_level = 'province'"),
+                "generate_s": round(g.wall_s, 1),
+                "ingest_s": round(ing.wall_s, 1),
+                "ingest_cpu_s": round(ing.cpu_s, 1),
+                "ingest_peak_mb": round(ing.peak_mb),
+                "build_s": round(b.wall_s, 1),
+                "build_cpu_s": round(b.cpu_s, 1),
+                "build_peak_mb": round(b.peak_mb),
+                "ingest_s_per_city_year": round(ing.wall_s / city_years, 1),
+                "ingest_cpu_s_per_city_year": round(ing.cpu_s / city_years, 1),
+                "build_s_per_city_year": round(b.wall_s / city_years, 1),
+                "build_cpu_s_per_city_year": round(b.cpu_s / city_years, 1),
+                "load_after": load(),
+            }
+        )
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
-    return {
-        "cities": n,
-        "files": files,
-        "encounters": enc,
-        "kpi_rows": kpi,
-        "province_rows": prov,
-        "generate_s": round(t_gen, 1),
-        "ingest_s": round(t_ing, 1),
-        "build_s": round(t_bld, 1),
-        "ingest_s_per_city_year": round(t_ing / city_years, 1),
-        "build_s_per_city_year": round(t_bld / city_years, 1),
-        "peak_rss_mb": round(peak),
-    }
+    return rows
+
+
+COLUMNS = (
+    ("cities", "cities"),
+    ("engine", "engine"),
+    ("files", "files"),
+    ("encounters", "encounters"),
+    ("kpi_rows", "kpi_values rows"),
+    ("province_rows", "province rows"),
+    ("ingest_s", "ingest s"),
+    ("ingest_cpu_s", "ingest CPU s"),
+    ("ingest_peak_mb", "ingest peak MB"),
+    ("build_s", "build s"),
+    ("build_cpu_s", "build CPU s"),
+    ("build_peak_mb", "build peak MB"),
+    ("ingest_cpu_s_per_city_year", "ingest CPU s / city-year"),
+    ("build_cpu_s_per_city_year", "build CPU s / city-year"),
+)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cities", type=int, nargs="+", default=[2, 4, 8])
     ap.add_argument("--months", type=int, default=3)
-    ap.add_argument("--scale", type=float, default=0.02)
+    ap.add_argument("--scale", type=float, default=0.02, help="scale of each city (1.0 = reference city)")
     ap.add_argument("--start", default="2020-01")
-    ap.add_argument("--engine", default="duckdb")
+    ap.add_argument("--as-of", default="2020-12-31", help="MEDCOM_AS_OF_DATE of the builds")
+    ap.add_argument("--engines", nargs="+", default=["duckdb"], choices=["duckdb", "spark"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/medcom-bench-province"))
     ap.add_argument("--keep", action="store_true", help="keep the inboxes and homes")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"# {machine()}; engine {args.engine}; {args.months} months from {args.start} at scale {args.scale}")
-    print("cities  files  encounters  kpi_rows  ingest_s  build_s  ingest_s/city-year  build_s/city-year")
+    print(
+        f"# {machine()}; engines {' '.join(args.engines)}; {args.months} months from {args.start} "
+        f"at scale {args.scale} per city; {load()}",
+        flush=True,
+    )
+    print("| " + " | ".join(h for _, h in COLUMNS) + " |", flush=True)
+    print("|" + "---|" * len(COLUMNS), flush=True)
     results = []
     for n in args.cities:
-        r = one(n, args, args.work)
-        results.append(r)
-        print(
-            f"{r['cities']:>6}  {r['files']:>5}  {r['encounters']:>10,}  {r['kpi_rows']:>8,}  {r['ingest_s']:>8}  "
-            f"{r['build_s']:>7}  {r['ingest_s_per_city_year']:>18}  {r['build_s_per_city_year']:>17}",
-            flush=True,
-        )
+        for r in one(n, args, args.work):
+            results.append(r)
+            print("| " + " | ".join(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k]) for k, _ in COLUMNS) + " |")
+            print(f"# {r['load_after']}", flush=True)
     print(json.dumps(results, ensure_ascii=False))
 
 
