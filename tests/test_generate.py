@@ -414,3 +414,20 @@ def test_province_deterministic_and_cli_bounds(province_dir, tmp_path):
 
     with pytest.raises(UsageError, match="--cities must be between 1 and 17"):
         generate(tmp_path / "x", **SMALL, quiet=True, cities=18)
+
+
+def test_city_with_no_penalty_is_written_without_a_penalties_file(tmp_path):
+    """A small city with no penalty case in the months asked for (the second city of this
+    one-month province) gets no penalties file, and the rest of the province is written
+    (bench_province crashed here: 'DataFrame' object has no attribute 'decided_date')."""
+    from medcom.generate import activity
+    from medcom.generate.geography import province_specs
+
+    generate(tmp_path, start="2020-01", months=1, scale=0.001, seed=42, quiet=True, cities=2)
+    cities = {s.code for s in province_specs(2)}
+    assert {p.name for p in (tmp_path / "encounters").iterdir()} == cities
+    assert {p.name for p in (tmp_path / "complaints").iterdir()} == cities
+    with_penalties = {p.parent.name for p in (tmp_path / "penalties").rglob("*.csv")}
+    assert with_penalties and with_penalties < cities
+    frame = activity.penalties(build_city(42, 0.001), [], 0.001, 42)
+    assert len(frame) == 0 and list(frame.columns) == list(activity.PENALTY_COLUMNS)

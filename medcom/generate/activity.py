@@ -181,6 +181,22 @@ def fund_prepayments(city: City, months: list[str], budgets: pd.DataFrame, seed:
 
 
 # ---------------------------------------------------------------------------- supervision
+# Columns of the supervision frames, so that a small city with no penalty (or inspection,
+# complaint) in the months asked for still gives a frame the writers can split by year.
+INSPECTION_COLUMNS = (
+    "inspection_id",
+    "facility_id",
+    "kind",
+    "planned_month",
+    "completed_date",
+    "result",
+    "published",
+    "full_record",
+)
+PENALTY_COLUMNS = ("case_id", "facility_id", "decided_date", "violation", "fine", "recovered_fund")
+COMPLAINT_COLUMNS = ("complaint_id", "county_code", "facility_id", "received_date", "due_date", "closed_date")
+
+
 def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
     rng = rng_for(seed, "inspections", *city.rng_key)
     f = city.facilities.reset_index(drop=True)
@@ -228,7 +244,7 @@ def inspections(city: City, months: list[str], scale: float, seed: int) -> pd.Da
                     row["published"] = False
                     row["full_record"] = False
                 rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(INSPECTION_COLUMNS))
 
 
 def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
@@ -257,7 +273,7 @@ def penalties(city: City, months: list[str], scale: float, seed: int) -> pd.Data
                         "recovered_fund": rec if (rec or rng.random() < 0.5) else None,
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(PENALTY_COLUMNS))
 
 
 def complaints(city: City, months: list[str], scale: float, seed: int) -> pd.DataFrame:
@@ -295,7 +311,7 @@ def complaints(city: City, months: list[str], scale: float, seed: int) -> pd.Dat
                         "closed_date": closed,
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(COMPLAINT_COLUMNS))
 
 
 def workforce_month(city: City, ym: str, seed: int) -> pd.DataFrame:
