@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -76,35 +77,38 @@ def _cpu_children() -> float:
 
 def measure(cmd: list[str], env: dict | None = None, quiet: bool = True) -> Measured:
     """Run cmd to the end (and every process it left behind); wall s, CPU s, peak tree RSS MB.
-    Raises SystemExit with the command's exit code when it fails."""
+    With quiet, its output is hidden and the last lines of its stderr are shown when it fails
+    (SystemExit with the command and its exit code)."""
     _subreaper()
     e = dict(os.environ)
     e.update(env or {})
-    out = subprocess.DEVNULL if quiet else None
-    cpu0, t0 = _cpu_children(), time.perf_counter()
-    proc = subprocess.Popen(cmd, env=e, stdout=out, stderr=out)
-    peak = 0.0
-    done = threading.Event()
+    with tempfile.TemporaryFile() as err:
+        cpu0, t0 = _cpu_children(), time.perf_counter()
+        proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL if quiet else None, stderr=err if quiet else None)
+        peak = 0.0
+        done = threading.Event()
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_mb(proc.pid))
-            time.sleep(0.2)
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss_mb(proc.pid))
+                time.sleep(0.2)
 
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    code = proc.wait()
-    while True:  # orphans adopted by the subreaper (the JVM shutting down after dbt)
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
-    wall = time.perf_counter() - t0
-    done.set()
-    t.join()
-    if code != 0:
-        raise SystemExit(f"{' '.join(Path(c).name for c in cmd[:3])} failed with exit code {code}")
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        code = proc.wait()
+        while True:  # orphans adopted by the subreaper (the JVM shutting down after dbt)
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+        wall = time.perf_counter() - t0
+        done.set()
+        t.join()
+        if code != 0:
+            err.seek(0)
+            tail = "".join(f"\n  {line}" for line in err.read().decode("utf-8", "replace").splitlines()[-3:])
+            raise SystemExit(f"{' '.join(Path(c).name for c in cmd[:3])} failed with exit code {code}{tail}")
     return Measured(wall, _cpu_children() - cpu0, peak)
 
 

@@ -33,7 +33,7 @@ def _count(home: Path, sql: str) -> int:
         return int(c.execute(sql).fetchone()[0])
 
 
-def one(n: int, args, work: Path) -> list[dict]:
+def one(n: int, args, work: Path, emit) -> list[dict]:
     out, home = work / f"inbox-{n}", work / f"home-{n}"
     for p in (out, home):
         shutil.rmtree(p, ignore_errors=True)
@@ -69,6 +69,7 @@ def one(n: int, args, work: Path) -> list[dict]:
                 "load_after": load(),
             }
         )
+        emit(rows[-1])  # printed as soon as it is measured
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
@@ -113,11 +114,14 @@ def main() -> None:
     print("| " + " | ".join(h for _, h in COLUMNS) + " |", flush=True)
     print("|" + "---|" * len(COLUMNS), flush=True)
     results = []
+
+    def emit(r: dict) -> None:
+        results.append(r)
+        print("| " + " | ".join(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k]) for k, _ in COLUMNS) + " |")
+        print(f"# {r['load_after']}", flush=True)
+
     for n in args.cities:
-        for r in one(n, args, args.work):
-            results.append(r)
-            print("| " + " | ".join(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k]) for k, _ in COLUMNS) + " |")
-            print(f"# {r['load_after']}", flush=True)
+        one(n, args, args.work, emit)
     print(json.dumps(results, ensure_ascii=False))
 
 
