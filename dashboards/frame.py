@@ -12,7 +12,7 @@ imported directly):
     def content(q, p, lang):          # q: Queries(scope of this request); p: query parameters; lang: zh|en
         return html.Div(...)
 
-    layout = frame.page_layout(content)
+    layout = frame.page_layout(content, cache=True)   # the body depends on the snapshot, scope and URL only
 
     @callback(Output(...), Input(...), State(frame.LOCATION, "search"))   # the page's callbacks, beside it
     def _something(..., search):
@@ -25,11 +25,17 @@ state of a view; controls with id `frame.qp(name)` write their value into it.
 
 The request's scope is decided in ONE place, `current_scope()`, and handed to the queries as
 `Queries(scope)`; query modules apply it (see `dashboards.queries`). Nothing else looks at the user.
+
+A page whose body depends only on the published snapshot, the scope and the URL (every page that
+reads the warehouse) registers its layout with `cache=True`: its body is then computed once per
+(snapshot, scope, URL parameters, day) and served from `dashboards.queries.cache.views` after that.
+A page reading anything else (a log, the clock beyond the day) must not.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 from urllib.parse import urlencode
 
 from dash import html
@@ -39,6 +45,7 @@ from dashboards.components import params
 from dashboards.controls import qp  # noqa: F401 - the id of a control bound to a query parameter
 from dashboards.i18n import norm_lang, t
 from dashboards.queries import NoWarehouse, Queries
+from dashboards.queries import cache as query_cache
 
 log = logging.getLogger("medcom.dashboard")
 
@@ -61,12 +68,23 @@ def normalise_params(kwargs: dict) -> dict[str, str]:
     return {k: (v[-1] if isinstance(v, list) else v) for k, v in kwargs.items() if v not in (None, "", [])}
 
 
-def render_view(content, p: dict, scope: Scope | None = None):
-    """The page body for `content(q, p, lang)`; a missing warehouse or a failing view is said in plain words."""
+def render_view(content, p: dict, scope: Scope | None = None, cached: bool = False):
+    """The page body for `content(q, p, lang)`; a missing warehouse or a failing view is said in plain words.
+    `cached=True` (the running app, for pages registered with `cache=True`): from the view cache, as
+    the JSON data Dash sends; otherwise the component tree (tools and tests walk it)."""
     lang = norm_lang(p.get("lang"))
     try:
         with queries(scope) as q:
-            return content(q, p, lang)
+            if not cached or q.cache_key is None:
+                return content(q, p, lang)
+            # the day is part of the key: views that say what is due or late depend on it
+            extra = content.cache_extra() if content.cache_extra else ()
+            args = (tuple(sorted(p.items())), date.today().isoformat(), extra)
+
+            def compute():
+                return query_cache.Serialised(content(q, p, lang))
+
+            return q.memo(content.__module__, args, compute, shared=True, store=query_cache.views)
     except NoWarehouse:
         return html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
     except Exception as exc:  # one bad view must not take the page down: say so, log the detail
@@ -74,11 +92,15 @@ def render_view(content, p: dict, scope: Scope | None = None):
         return html.Div(f"{t('view_failed', lang)}: {type(exc).__name__}: {exc}", className="error", id="page-error")
 
 
-def page_layout(content):
-    """The `layout` Dash Pages calls with the URL's query parameters."""
+def page_layout(content, cache: bool = False, cache_extra=None):
+    """The `layout` Dash Pages calls with the URL's query parameters; `cache=True`: the body is cached
+    per snapshot, scope and URL (see the module's docstring); `cache_extra()`: more key parts, for a
+    page that also reads a file beside the snapshot."""
+    content.cached = cache
+    content.cache_extra = cache_extra
 
     def layout(**kwargs):
-        return render_view(content, normalise_params(kwargs))
+        return render_view(content, normalise_params(kwargs), cached=content.cached)
 
     layout.content = content
     return layout

@@ -102,3 +102,15 @@ def built_province(tmp_path_factory) -> Path:
     yield home
     if os.environ.get("MEDCOM_KEEP_TEST_CITY") is None:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache():
+    """Every test starts with empty dashboard caches (a test may change what a page shows without a new
+    snapshot, e.g. by monkeypatching a page setting)."""
+    import sys
+
+    cache = sys.modules.get("dashboards.queries.cache")
+    if cache is not None:
+        cache.clear()
+    yield

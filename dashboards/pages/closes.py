@@ -86,4 +86,4 @@ def content(q, p, lang):
     )
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)

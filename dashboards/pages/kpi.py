@@ -451,4 +451,4 @@ def level_sort(levels):
     return sorted(levels, key=lambda x: LEVEL_ORDER.get(x, 9))
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)

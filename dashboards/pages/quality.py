@@ -173,4 +173,4 @@ def content(q, p, lang):
     return html.Div(parts, id="quality-page")
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)

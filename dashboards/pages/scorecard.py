@@ -16,7 +16,7 @@ def content(q, p, lang):
     return page(q, p, lang)
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)
 
 
 @callback(

@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboards import frame
 from dashboards.components import grid, params
 from dashboards.i18n import norm_lang, t
-from dashboards.queries import Queries
+from dashboards.queries import Queries, manifest_stamp
 from dashboards.sql_results import execute, sql_download
 
 dash.register_page(__name__, path="/sql", name="nav_sql", order=5)
@@ -60,7 +60,7 @@ def content(q: Queries, p: dict, lang: str):
     )
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True, cache_extra=manifest_stamp)
 
 
 @callback(

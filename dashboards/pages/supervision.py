@@ -60,4 +60,4 @@ def content(q, p, lang):
     return page(q, p, lang, base="/supervision", families=("D",), title_key="supervision_title", extra=_lists)
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from access.scope import Scope
 from dashboards.queries.base import NoWarehouse, Reader, connect
-from dashboards.queries.catalogue import CatalogueQueries, dbt_descriptions
+from dashboards.queries.catalogue import CatalogueQueries, dbt_descriptions, manifest_stamp
 from dashboards.queries.closes import CloseQueries
 from dashboards.queries.dates import parse_month
 from dashboards.queries.fund import FundQueries
@@ -77,6 +77,7 @@ __all__ = [
     "Scope",
     "connect",
     "dbt_descriptions",
+    "manifest_stamp",
     "parse_month",
     "run_sql",
 ]

@@ -1,4 +1,5 @@
-"""Connection plumbing shared by every query module: one read-only connection per request."""
+"""Connection plumbing shared by every query module: one read-only connection per request, and the
+exact per-snapshot cache (`dashboards.queries.cache`) behind `Reader.memo`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from access.scope import Scope
+from dashboards.queries import cache
 from medcom.errors import MedcomError
 
 
@@ -20,9 +22,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     from warehouse import connect_reader
 
     try:
-        return connect_reader()
+        con = connect_reader()
     except MedcomError as exc:
         raise NoWarehouse(str(exc)) from None
+    cache.keep_open(con, connect_reader)
+    return con
 
 
 class Reader:
@@ -33,6 +37,8 @@ class Reader:
         self._con = con
         self._own = con is None
         self._tables: set[tuple[str, str]] | None = None
+        self._cache_key: tuple | None = None
+        self._stale = False
 
     def __enter__(self):
         return self
@@ -49,8 +55,48 @@ class Reader:
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = connect()
+            self._con = connect(**self._connect_args())
+            if self._cache_key and not cache.reads_snapshot(self._con, self._cache_key[0]):
+                self._stale = True  # published in between: this request's results are not cached
         return self._con
+
+    def _connect_args(self) -> dict:
+        return {}
+
+    @property
+    def cache_key(self) -> tuple | None:
+        """(snapshot identity, scope) of this request, or None when nothing may be cached (cache off,
+        no snapshot). Taken from `published/CURRENT` without opening the snapshot, so a cached answer
+        costs no connection; the connection, once opened, is checked to read that snapshot."""
+        if self._cache_key is None:
+            if not cache.enabled():
+                ident = None
+            elif self._own:
+                ident = cache.current_identity()
+                if ident and self._con is not None and not cache.reads_snapshot(self._con, ident):
+                    ident = None
+            else:
+                ident = cache.snapshot_identity(self._con)
+            self._cache_key = (ident, self.scope.key) if ident else ()
+        return self._cache_key or None
+
+    def memo(self, name: str, args: tuple, compute, shared: bool = False, store=None):
+        """`compute()`, cached by (snapshot, scope, name, args): exact, since a snapshot never changes.
+        The caller gets its own copy of a frame, list or dict (it may change it); `shared=True` hands
+        out the cached object itself (read-only structures, e.g. the org index). `store`: default
+        `cache.results`."""
+        key = self.cache_key
+        if key is None:
+            return compute()
+
+        def checked():
+            value = compute()
+            if self._stale:
+                raise cache.NotCached(value)
+            return value
+
+        value = (cache.results if store is None else store).get((*key, name, args), checked)
+        return value if shared else cache.private(value)
 
     def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
@@ -61,17 +107,25 @@ class Reader:
 
     def tables(self) -> set[tuple[str, str]]:
         if self._tables is None:
-            rows = self.con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
-            self._tables = {(s, n) for s, n in rows}
+
+            def read():
+                rows = self.con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+                return frozenset((s, n) for s, n in rows)
+
+            self._tables = self.memo("tables", (), read)
         return self._tables
 
     def has(self, schema: str, table: str) -> bool:
         return (schema, table) in self.tables()
 
     def columns(self, schema: str, table: str) -> list[str]:
-        rows = self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-        return [r[0] for r in rows]
+        def read():
+            # duckdb_columns(), not information_schema.columns (which builds every column of the catalog)
+            rows = self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [schema, table],
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        return self.memo("columns", (schema, table), read)

@@ -49,11 +49,24 @@ class CatalogueQueries:
         return df
 
 
-def dbt_descriptions() -> dict[tuple, str]:
-    """(schema, table, column|None) -> description from MEDCOM_HOME/dbt/target/manifest.json, if present."""
+def manifest_path() -> Path:
     from medcom.settings import paths
 
-    f = Path(paths().dbt_target) / "manifest.json"
+    return Path(paths().dbt_target) / "manifest.json"
+
+
+def manifest_stamp() -> tuple:
+    """(size, mtime) of dbt's manifest (the dictionary's descriptions): part of the SQL page's cache key."""
+    try:
+        st = manifest_path().stat()
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns)
+
+
+def dbt_descriptions() -> dict[tuple, str]:
+    """(schema, table, column|None) -> description from MEDCOM_HOME/dbt/target/manifest.json, if present."""
+    f = manifest_path()
     out: dict[tuple, str] = {}
     try:
         data = json.loads(f.read_text(encoding="utf-8"))

@@ -34,20 +34,28 @@ class OrgQueries:
 
     def orgs(self) -> pd.DataFrame:
         if self._orgs is None:
-            cols = set(self.columns("marts", "dim_org"))
-            extra = [c for c in ORG_EXTRA if c in cols]
-            sel = ", ".join(["org_level", "org_id", "name", "parent_level", "parent_id", *extra])
-            df = self.df(f"SELECT {sel} FROM marts.dim_org")
-            for c in ORG_EXTRA:
-                if c not in df:
-                    df[c] = None
-            df["org_id"] = df["org_id"].astype(str)
-            self._orgs = df
+            self._orgs = self.memo("orgs", (), self._read_orgs)
         return self._orgs
+
+    def _read_orgs(self) -> pd.DataFrame:
+        cols = set(self.columns("marts", "dim_org"))
+        extra = [c for c in ORG_EXTRA if c in cols]
+        sel = ", ".join(["org_level", "org_id", "name", "parent_level", "parent_id", *extra])
+        df = self.df(f"SELECT {sel} FROM marts.dim_org")
+        for c in ORG_EXTRA:
+            if c not in df:
+                df[c] = None
+        df["org_id"] = df["org_id"].astype(str)
+        return df
 
     def _row(self, level: str, org_id: str) -> dict | None:
         if self._org_index is None:
-            self._org_index = {(r["org_level"], r["org_id"]): r for r in self.orgs().to_dict("records")}
+            self._org_index = self.memo(
+                "org_index",
+                (),
+                lambda: {(r["org_level"], r["org_id"]): r for r in self.orgs().to_dict("records")},
+                shared=True,
+            )
         return self._org_index.get((level, str(org_id)))
 
     def org(self, level: str, org_id: str) -> Org | None:
@@ -59,17 +67,16 @@ class OrgQueries:
         return o.name if o else str(org_id)
 
     def city(self) -> Org | None:
+        return self.memo("city", (), self._first_of_level, shared=True)
+
+    def _first_of_level(self, level: str = "city") -> Org | None:
         o = self.orgs()
-        hit = o[o.org_level == "city"]
-        return None if hit.empty else Org("city", str(hit.iloc[0].org_id), str(hit.iloc[0]["name"]))
+        hit = o[o.org_level == level]
+        return None if hit.empty else Org(level, str(hit.iloc[0].org_id), str(hit.iloc[0]["name"]))
 
     def top(self) -> Org | None:
         """The warehouse's top org: the province when there is one, else the city."""
-        o = self.orgs()
-        hit = o[o.org_level == "province"]
-        if not hit.empty:
-            return Org("province", str(hit.iloc[0].org_id), str(hit.iloc[0]["name"]))
-        return self.city()
+        return self.memo("province", (), lambda: self._first_of_level("province"), shared=True) or self.city()
 
     def root(self) -> Org | None:
         """Where the viewer's drill-down starts: the scope's org, or the top of the warehouse."""
@@ -89,15 +96,21 @@ class OrgQueries:
     def lineage(self, level: str, org_id: str) -> frozenset:
         """{(level, id)} of the org and all its administrative ancestors."""
         if self._lineage is None:
-            self._lineage = {}
+            self._lineage = self.memo("lineage", (), self._all_lineages, shared=True)
         key = (level, str(org_id))
-        if key not in self._lineage:
-            chain, cur = [], key
-            while cur is not None and cur not in chain and len(chain) < 8:
-                chain.append(cur)
-                cur = self._admin_parent(*cur)
-            self._lineage[key] = frozenset(chain)
-        return self._lineage[key]
+        hit = self._lineage.get(key)
+        return hit if hit is not None else self._lineage_of(key)
+
+    def _all_lineages(self) -> dict[tuple[str, str], frozenset]:
+        o = self.orgs()
+        return {(lv, oid): self._lineage_of((lv, oid)) for lv, oid in zip(o.org_level, o.org_id, strict=True)}
+
+    def _lineage_of(self, key: tuple[str, str]) -> frozenset:
+        chain, cur = [], key
+        while cur is not None and cur not in chain and len(chain) < 8:
+            chain.append(cur)
+            cur = self._admin_parent(*cur)
+        return frozenset(chain)
 
     def in_scope(self, level: str, org_id: str) -> bool:
         if self.org(level, org_id) is None:

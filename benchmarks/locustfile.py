@@ -1,0 +1,41 @@
+"""Locust users for the dashboard load test (`benchmarks/bench_dashboard_load.py` runs it).
+
+Each simulated user loads the app shell once, then views pages as a browser does — for each view the
+Dash Pages router callback and the header callback (`benchmarks/dash_views.py`) — picking a view at
+random with no think time (a closed-loop load: the measure is how much the server sustains).
+Environment: `MEDCOM_BENCH_VIEWS` (JSON {name: [path, query]}), set by the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+from locust import HttpUser, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dash_views import payloads  # noqa: E402
+
+VIEWS = {k: tuple(v) for k, v in json.loads(os.environ.get("MEDCOM_BENCH_VIEWS", "{}")).items()}
+
+
+class Viewer(HttpUser):
+    def on_start(self) -> None:
+        self.client.get("/", name="shell")
+
+    @task
+    def view(self) -> None:
+        name = random.choice(list(VIEWS))
+        path, search = VIEWS[name]
+        page, header = payloads(path, search)
+        for body, part in ((page, "page"), (header, "header")):
+            with self.client.post(
+                "/_dash-update-component", json=body, name=f"{name}:{part}", catch_response=True
+            ) as r:
+                if r.status_code != 200:
+                    r.failure(f"HTTP {r.status_code}")
+                elif part == "page" and ("page-error" in r.text or "no-warehouse" in r.text):
+                    r.failure("the page says it failed")
