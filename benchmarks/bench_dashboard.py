@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/bench_dashboard.py --home /path/to/MEDCOM_HOME [-n 30] [--scope county:411025]
     MEDCOM_DASHBOARD_CACHE=0 .venv/bin/python benchmarks/bench_dashboard.py ...   # without the query cache
 
+With sign-in, the script signs in through /login as `bench-all` (admin) or, for `--scope
+county:<code>`, `bench-county-<code>` (a county user), users it creates in MEDCOM_HOME (or gives a
+new random password) for the run.
+
 Renders each view (scorecard city / county / community, KPI detail, fund, supervision, quality,
 SQL page, closes) the way a browser does: Flask's test client POSTs the Dash Pages router
 callback and the header callback for the view's URL (`benchmarks/dash_views.py`), checking each
@@ -25,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
-from dash_views import client_for, payloads, views  # noqa: E402
+from dash_views import bench_user, client_for, has_sign_in, payloads, views  # noqa: E402
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -41,11 +45,6 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="view names to run")
     args = ap.parse_args()
     os.environ["MEDCOM_HOME"] = str(args.home.resolve())
-    if args.scope:
-        level, _, code = args.scope.partition(":")
-        if level != "county":
-            raise SystemExit("--scope: only county:<code> before sign-in lands (MEDCOM_DASHBOARD_COUNTY)")
-        os.environ["MEDCOM_DASHBOARD_COUNTY"] = code
 
     import warehouse
     from dashboards.app import create_app
@@ -54,7 +53,16 @@ def main() -> None:
     if snap is None:
         raise SystemExit(f"no published snapshot under {args.home}")
     app = create_app()
-    client = client_for(app)
+    if has_sign_in(app):  # signed in as a benchmark user of that scope
+        user = bench_user(args.scope)
+    else:  # before sign-in: the instance alias of a county scope
+        user = None
+        level, _, code = args.scope.partition(":")
+        if code and level != "county":
+            raise SystemExit("--scope: only county:<code> without sign-in (MEDCOM_DASHBOARD_COUNTY)")
+        if code:
+            os.environ["MEDCOM_DASHBOARD_COUNTY"] = code
+    client = client_for(app, user)
     cache = os.environ.get("MEDCOM_DASHBOARD_CACHE", "1")
     published = args.home.resolve() / "published"
     print(

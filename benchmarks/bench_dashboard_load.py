@@ -9,7 +9,9 @@ once for `--seconds` (benchmarks/locustfile.py: each user views the pages of
 benchmarks/dash_views.py at random, two callback POSTs per view, no think time), stops gunicorn and
 prints: requests, requests/s, views/s, p50 / p95 / p99 ms, failures, and the CPU milliseconds
 gunicorn's workers spent per request. The first requests after the start are cold (a fresh
-process, nothing cached); they are included. Locust runs on the same machine and takes CPU from
+process, nothing cached); they are included. With sign-in, each locust user first signs in through
+`/login` (CSRF token, session cookie) as the benchmark user (`benchmarks/dash_views.bench_user`).
+Locust runs on the same machine and takes CPU from
 the server; the load average is printed before and after.
 """
 
@@ -31,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import BIN, machine  # noqa: E402
-from dash_views import views  # noqa: E402
+from dash_views import bench_user, has_sign_in, views  # noqa: E402
 
 
 def free_port() -> int:
@@ -79,6 +81,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--scope", default="", help="county:<code>: the users sign in as a county user (with sign-in)")
     args = ap.parse_args()
     home = args.home.resolve()
     env = dict(os.environ, MEDCOM_HOME=str(home))
@@ -89,6 +92,10 @@ def main() -> None:
     if snap is None:
         raise SystemExit(f"no published snapshot under {home}")
     env["MEDCOM_BENCH_VIEWS"] = json.dumps(views(str(snap)))
+    from dashboards.app import create_app
+
+    if has_sign_in(create_app()):  # every locust user signs in as the benchmark's admin (or county) user
+        env["MEDCOM_BENCH_USER"], env["MEDCOM_BENCH_PASSWORD"] = bench_user(args.scope)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     gunicorn = [

@@ -10,6 +10,10 @@ published snapshot so nothing is tied to one city.
 
 from __future__ import annotations
 
+import html
+import re
+import secrets
+
 import duckdb
 
 ROUTER = {
@@ -60,9 +64,42 @@ def views(snapshot: str) -> dict[str, tuple[str, str]]:
     }
 
 
-def client_for(app):
-    """A Flask test client for `app` that has loaded the app shell (as a browser does first)."""
+def has_sign_in(app) -> bool:
+    return any(r.rule == "/login" for r in app.server.url_map.iter_rules())
+
+
+def csrf_token(login_page: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', login_page)
+    if not m:
+        raise SystemExit("no CSRF token on /login")
+    return html.unescape(m.group(1))
+
+
+def bench_user(scope: str = "") -> tuple[str, str]:
+    """(name, password) of the benchmark's user in MEDCOM_HOME — `bench-all` (admin) or
+    `bench-county-<code>` (county role) — created, or given a new random password, for this run
+    (the way `medcom demo` makes its users)."""
+    from medcom.access import users
+
+    level, _, code = scope.partition(":")
+    name = f"bench-{level}-{code}" if code else "bench-all"
+    password = secrets.token_urlsafe(12)
+    if users.get(name) is None:
+        users.add(name, "county" if level == "county" else "admin", password, county=code or None)
+    else:
+        users.passwd(name, password)
+    return name, password
+
+
+def client_for(app, user: tuple[str, str] | None = None):
+    """A Flask test client for `app`, signed in as `user` through /login (with its CSRF token) when
+    the app has sign-in, that has loaded the app shell (as a browser does first)."""
     client = app.server.test_client()
+    if user is not None:
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        r = client.post("/login", data={"username": user[0], "password": user[1], "csrf_token": token, "next": "/"})
+        if r.status_code not in (302, 303):
+            raise SystemExit(f"sign-in as {user[0]} answered {r.status_code}")
     r = client.get("/")
     if r.status_code != 200:
         raise SystemExit(f"GET / answered {r.status_code}")

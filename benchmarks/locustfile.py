@@ -4,7 +4,9 @@ Each simulated user loads the app shell once, then views pages as a browser does
 Dash Pages router callback and the header callback (`benchmarks/dash_views.py`) — picking a view at
 random with no think time (a closed-loop load: the measure is how much the server sustains).
 FastHttpUser (geventhttpclient): the client takes less of the shared CPU than requests would.
-Environment: `MEDCOM_BENCH_VIEWS` (JSON {name: [path, query]}), set by the runner.
+Environment (set by the runner): `MEDCOM_BENCH_VIEWS` (JSON {name: [path, query]}); when the app has
+sign-in, `MEDCOM_BENCH_USER` / `MEDCOM_BENCH_PASSWORD`: each user signs in through `/login` (the
+form's CSRF token, the session cookie) before viewing.
 """
 
 from __future__ import annotations
@@ -14,17 +16,32 @@ import os
 import random
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 from locust import FastHttpUser, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dash_views import payloads  # noqa: E402
+from dash_views import csrf_token, payloads  # noqa: E402
 
 VIEWS = {k: tuple(v) for k, v in json.loads(os.environ.get("MEDCOM_BENCH_VIEWS", "{}")).items()}
 
 
 class Viewer(FastHttpUser):
     def on_start(self) -> None:
+        user = os.environ.get("MEDCOM_BENCH_USER")
+        if user:
+            token = csrf_token(self.client.get("/login", name="login").text)
+            form = {"username": user, "password": os.environ["MEDCOM_BENCH_PASSWORD"], "csrf_token": token, "next": "/"}
+            with self.client.post(
+                "/login",
+                data=urlencode(form),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                name="login",
+                allow_redirects=False,
+                catch_response=True,
+            ) as r:
+                if r.status_code not in (302, 303):
+                    r.failure(f"sign-in answered {r.status_code}")
         self.client.get("/", name="shell")
 
     @task
