@@ -5,6 +5,7 @@ snapshot is read on the next request."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -37,51 +38,81 @@ def _view(client, path: str, search: str = "") -> str:
     return text
 
 
+def _has_sign_in(app) -> bool:
+    return any(r.rule == "/login" for r in app.server.url_map.iter_rules())
+
+
+class Viewers:
+    """Test clients of the real app, one per scope: signed in through /login as a user of that scope when
+    the app has sign-in (issue 7), else one client whose scope is the instance alias
+    MEDCOM_DASHBOARD_COUNTY."""
+
+    def __init__(self, home, monkeypatch):
+        self.app = create_app()
+        self.home, self.mp = home, monkeypatch
+        self.sign_in = _has_sign_in(self.app)
+        self.clients: dict = {}
+
+    def client(self, county: str | None):
+        key = county if self.sign_in else None
+        if key not in self.clients:
+            c = self.app.server.test_client()
+            if self.sign_in:
+                from medcom.access import users
+
+                name, password = f"cache-{county or 'all'}", "cache-test-password-7"
+                if users.get(name) is None:
+                    users.add(name, "county" if county else "admin", password, county=county)
+                page = c.get("/login").get_data(as_text=True)
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+                r = c.post("/login", data={"username": name, "password": password, "csrf_token": token, "next": "/"})
+                assert r.status_code in (302, 303), r.get_data(as_text=True)[:300]
+            assert c.get("/").status_code == 200
+            self.clients[key] = c
+        if not self.sign_in:
+            if county:
+                self.mp.setenv("MEDCOM_DASHBOARD_COUNTY", county)
+            else:
+                self.mp.delenv("MEDCOM_DASHBOARD_COUNTY", raising=False)
+        return self.clients[key]
+
+    def view(self, county: str | None, path: str, search: str = "") -> str:
+        return _view(self.client(county), path, search)
+
+    def uncached(self, county: str | None, path: str, search: str = "") -> str:
+        self.mp.setenv("MEDCOM_DASHBOARD_CACHE", "0")
+        try:
+            return self.view(county, path, search)
+        finally:
+            self.mp.delenv("MEDCOM_DASHBOARD_CACHE")
+
+
 @pytest.fixture
-def client(dash_home, monkeypatch):
+def viewers(dash_home, monkeypatch):
     monkeypatch.delenv("MEDCOM_DASHBOARD_CACHE", raising=False)
     cache.clear()
-    c = create_app().server.test_client()
-    assert c.get("/").status_code == 200
-    yield c
+    yield Viewers(dash_home, monkeypatch)
     cache.clear()
 
 
-def _as(monkeypatch, county: str | None) -> None:
-    """The request's scope (frame.current_scope): one county, or the whole warehouse."""
-    if county:
-        monkeypatch.setenv("MEDCOM_DASHBOARD_COUNTY", county)
-    else:
-        monkeypatch.delenv("MEDCOM_DASHBOARD_COUNTY", raising=False)
-
-
-def _uncached(client, monkeypatch, path: str, search: str = "") -> str:
-    monkeypatch.setenv("MEDCOM_DASHBOARD_CACHE", "0")
-    try:
-        return _view(client, path, search)
-    finally:
-        monkeypatch.delenv("MEDCOM_DASHBOARD_CACHE")
-
-
-def test_a_cached_view_is_the_uncached_view(client, monkeypatch):
+def test_a_cached_view_is_the_uncached_view(viewers):
     for path in ("/", "/kpi", "/fund", "/supervision", "/quality", "/sql", "/closes"):
-        first = _view(client, path, "?lang=en")
+        first = viewers.view(None, path, "?lang=en")
         hits = cache.views.hits
-        again = _view(client, path, "?lang=en")
+        again = viewers.view(None, path, "?lang=en")
         assert cache.views.hits == hits + 1, f"{path}: second view not served from the cache"
-        assert again == first == _uncached(client, monkeypatch, path, "?lang=en")
+        assert again == first == viewers.uncached(None, path, "?lang=en")
 
 
-def test_the_cache_never_crosses_scopes(client, monkeypatch):
+def test_the_cache_never_crosses_scopes(viewers):
     """Whole warehouse, county A and county B ask for the same URLs, each after the others filled the
     cache: each gets exactly what an uncached request in its own scope gets, and never another's."""
     urls = [("/", ""), ("/", f"?level=county&org={COUNTY_B}"), ("/fund", ""), ("/quality", ""), ("/supervision", "")]
     seen: dict[tuple, str] = {}
     for who in (None, COUNTY_A, COUNTY_B, COUNTY_A, None):
-        _as(monkeypatch, who)
         for path, search in urls:
-            got = _view(client, path, search)
-            assert got == _uncached(client, monkeypatch, path, search), (who, path, search)
+            got = viewers.view(who, path, search)
+            assert got == viewers.uncached(who, path, search), (who, path, search)
             seen.setdefault((who, path, search), got)
             assert got == seen[(who, path, search)]
     for path, search in urls:
@@ -111,15 +142,15 @@ def test_a_new_snapshot_is_read_on_the_next_request(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDCOM_DASHBOARD_CACHE", raising=False)
     old = build_snapshot(home, seed=3)
     cache.clear()
-    client = create_app().server.test_client()
-    before = {p: _view(client, p, "?lang=en") for p in ("/", "/fund", "/kpi")}
-    assert str(old) in {k for k in cache._keepers}  # the snapshot is kept open between requests
+    viewers = Viewers(home, monkeypatch)
+    before = {p: viewers.view(None, p, "?lang=en") for p in ("/", "/fund", "/kpi")}
+    assert str(old) in cache._keepers  # the snapshot is kept open between requests
     new = build_snapshot(home, seed=4)  # other values, new file, CURRENT repointed
     assert new != old
     for p, was in before.items():
-        now = _view(client, p, "?lang=en")
+        now = viewers.view(None, p, "?lang=en")
         assert now != was, f"{p} still shows the old snapshot"
-        assert now == _uncached(client, monkeypatch, p, "?lang=en")
+        assert now == viewers.uncached(None, p, "?lang=en")
     assert str(old) not in cache._keepers and str(new) in cache._keepers
     with Queries() as q:
         assert q.cache_key[0].startswith(str(new) + ":")
@@ -127,10 +158,10 @@ def test_a_new_snapshot_is_read_on_the_next_request(tmp_path, monkeypatch):
     cache.close_kept()
 
 
-def test_cache_off_stores_nothing(client, monkeypatch):
+def test_cache_off_stores_nothing(viewers, monkeypatch):
     monkeypatch.setenv("MEDCOM_DASHBOARD_CACHE", "0")
-    _view(client, "/", "")
-    _view(client, "/fund", "")
+    viewers.view(None, "/", "")
+    viewers.view(None, "/fund", "")
     assert len(cache.views) == 0 and len(cache.results) == 0
     with Queries(Scope()) as q:
         assert q.cache_key is None
