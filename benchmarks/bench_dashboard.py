@@ -79,7 +79,7 @@ def main() -> None:
             if r.status_code != 200:
                 raise SystemExit(f"{name}: HTTP {r.status_code}: {r.get_data(as_text=True)[:300]}")
             text = r.get_data(as_text=True)
-            if "page-error" in text or "no-warehouse" in text:
+            if any(x in text for x in ("page-error", "no-warehouse", "not-permitted")):
                 raise SystemExit(f"{name}: the page says it failed: {text[:300]}")
         return (time.perf_counter() - w0) * 1000, (time.process_time() - c0) * 1000
 
