@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import threading
+import warnings
 
 _LOCK = threading.Lock()
 _MODULE = "great_expectations.execution_engine.sqlalchemy_execution_engine"
@@ -92,6 +93,16 @@ def apply() -> None:
 _context = None
 
 
+def import_gx():
+    """`great_expectations`, imported without the FutureWarning pyspark prints when the Spark
+    extra is installed (GX imports pyspark.sql.connect if it can, and pyspark warns about the
+    pandas version); ingest's output stays its verdicts."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+        import great_expectations as gx
+    return gx
+
+
 def context():
     """The process's ephemeral GX context (patch applied, no progress bars, no analytics).
 
@@ -103,7 +114,7 @@ def context():
     with _LOCK:
         if _context is None:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-            import great_expectations as gx
+            gx = import_gx()
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
             logging.getLogger("great_expectations").setLevel(logging.ERROR)

@@ -65,10 +65,9 @@ def feeds_with_suites() -> list[str]:
 
 def build_suite(feed: str, thresholds: Thresholds | None = None, name: str | None = None):
     """A GX `ExpectationSuite` (not registered with any context) for the feed."""
-    import great_expectations as gx
-
     from expectations import gx_duckdb
 
+    gx = gx_duckdb.import_gx()
     gx_duckdb.context()  # GX needs an active context to build suites
     suite = gx.ExpectationSuite(name=name or f"medcom.{feed}")
     for s in expectation_specs(feed, thresholds):

@@ -431,3 +431,19 @@ def test_city_with_no_penalty_is_written_without_a_penalties_file(tmp_path):
     assert with_penalties and with_penalties < cities
     frame = activity.penalties(build_city(42, 0.001), [], 0.001, 42)
     assert len(frame) == 0 and list(frame.columns) == list(activity.PENALTY_COLUMNS)
+
+
+def test_every_province_city_moves_a_township_after_its_communities_exist():
+    """A township's move to the next community is dated after that county's communities were
+    established, in every city a province can have (with 4 cities, 郑州市's memberships and
+    catchments had valid_to before valid_from and the whole registry was rejected)."""
+    from medcom.generate.geography import province_specs
+
+    specs = province_specs(17)
+    for spec in specs:
+        for county, _, moved_on in spec.moves:
+            assert moved_on > spec.community_plan[county][1], (spec.code, county)
+    city = build_city(42, 0.001, next(s for s in specs if s.code == "410100"))
+    for frame in (city.memberships, city.catchments):
+        ended = frame[frame.valid_to.notna()]
+        assert len(ended) and (ended.valid_to >= ended.valid_from).all()

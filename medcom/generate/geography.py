@@ -245,6 +245,18 @@ def _synthetic_townships(county: str, county_name: str) -> list[Township]:
     return out
 
 
+def _move_date(established):
+    """When a township moves to the county's next community: October 2020, or six months after
+    the county's communities were established when that is later (a township cannot leave a
+    community before it exists: Zhengzhou's first multi-community county starts in April 2021)."""
+    import datetime as dt
+
+    if established < dt.date(2020, 10, 1):
+        return dt.date(2020, 10, 1)
+    m = established.month + 6
+    return dt.date(established.year + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+
+
 def henan_spec(code: str, index: int) -> CitySpec:
     """A Henan prefecture of a generated province: real city and county codes; townships,
     population, communities and hospitals drawn once per city code (not per seed)."""
@@ -273,7 +285,7 @@ def henan_spec(code: str, index: int) -> CitySpec:
         est = D(2020, 7, 1) if k == len(others) - 1 else dates[min(k, len(dates) - 1)]
         plan[c] = (n_comm, est)
     multi = [c for c in others if plan[c][0] > 1]
-    moves = ((multi[0], 0, D(2020, 10, 1)),) if multi else ()
+    moves = ((multi[0], 0, _move_date(plan[multi[0]][1])),) if multi else ()
     big = sorted(others, key=lambda c: -residents[c])[:2]
     second = districts[1] if len(districts) > 1 else centre
     hospitals = tuple((f"{name}{suffix}", grade, centre) for suffix, grade in _HOSPITAL_GRADES) + (
