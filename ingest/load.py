@@ -35,8 +35,9 @@ def sql_path(path) -> str:
 
 
 def valid_rows(alias: str) -> str:
-    """The rows of a scratch DB that load: `typed` without the rows in `reasons`."""
-    return f"(SELECT * FROM {alias}.typed ANTI JOIN {alias}.reasons USING (_row_number))"
+    """The rows of a scratch database that load (table `valid`, kept by `ingest.run` after the
+    checks: the feed's columns, `_row_number`, `_coverage_key`, `_identity`, in file order)."""
+    return f"{alias}.valid"
 
 
 def _pause_hook(env: str = PAUSE_ENV, where: str = "inside the load transaction") -> None:
@@ -137,9 +138,7 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
     """Load the accepted files of `feed` and write every outcome's audit rows in ONE transaction."""
     spec = load_contract().feeds[feed]
     accepted = [o for o in outcomes if o.verdict in ACCEPTED]
-    with_rows = [o for o in outcomes if o.scratch_ready]
-    for o in with_rows:
-        con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias} (READ_ONLY)")
+    with_rows = [o for o in outcomes if o.scratch_ready]  # their scratch databases are attached
     warnings: list[str] = []
     staged = None
     try:
@@ -148,7 +147,7 @@ def commit_feed(con: duckdb.DuckDBPyConnection, feed: str, outcomes, run_id: str
         for o in accepted:
             con.execute(
                 f"INSERT INTO raw.{feed} ({cols}, _batch_id, _run_id, _row_number, _coverage_key, _superseded_by) "
-                f"SELECT {cols}, ?, ?, _row_number, _coverage_key, NULL FROM {valid_rows(o.alias)} ORDER BY _row_number",
+                f"SELECT {cols}, ?, ?, _row_number, _coverage_key, NULL FROM {valid_rows(o.alias)}",
                 [o.batch_id, run_id],
             )
         _pause_hook()

@@ -129,16 +129,18 @@ def typed_select(
 ) -> str:
     """SELECT over table `source` giving the rows of `typed` (see module doc).
 
-    `pid_maps` maps a pseudonymised column to its `_pid_map_*` table: the column and its
-    `__src` then carry the HMAC instead of the resident ID.
+    Pseudonymised columns (contract `pseudonymise`) and their `__src` carry the HMAC instead of
+    a resident ID, computed in this SELECT (`ingest.pseudonymise.pseudonymise_sql`); `pid_maps`
+    (a column → `_pid_map_*` table from `build_pid_map`) uses a precomputed map instead.
     """
-    from ingest.pseudonymise import pseudonymised_expr
+    from ingest.pseudonymise import key_table, pseudonymise_sql, pseudonymised_expr
 
     feed: Feed = load_contract().feeds[feed_name]
     src_cols = {r[0] for r in con.execute("DESCRIBE source").fetchall()}
     typed_parts: list[str] = []
     src_parts: list[str] = []
     joins: list[str] = []
+    hashed: list[str] = []
     for i, col in enumerate(feed.columns.values()):
         have = col.name in src_cols and (present is None or col.name in present)
         if have:
@@ -147,6 +149,9 @@ def typed_select(
                 alias = f"_pm{i}"
                 joins.append(f"LEFT JOIN {pid_maps[col.name]} {alias} ON {alias}.v = upper(trim(s.{q(col.name)}))")
                 v = pseudonymised_expr(f"s.{q(col.name)}", alias)
+            elif col.pseudonymise:  # hashed once, in the subquery below (`v` is used twice)
+                key_table(con)
+                hashed.append(f"{pseudonymise_sql(q(col.name))} AS {q(col.name)}")
             enum_case = _mapping_case(con, col, v) if col.type in ("enum", "bool") else None
             expr = type_expr(col, v, enum_case)
         else:
@@ -162,10 +167,11 @@ def typed_select(
         typed_parts.append(f"CAST({expr} AS {col.duckdb_type}) AS {q(col.name)}")
         src_parts.append(f"{v} AS {q(col.name + '__src')}")
     shape = "s._shape_error" if "_shape_error" in src_cols else "CAST(NULL AS VARCHAR)"
+    source = f"(SELECT * REPLACE ({', '.join(hashed)}) FROM source)" if hashed else "source"
     return (
         "SELECT "
         + ", ".join(typed_parts + src_parts)
-        + f", s._row_number AS _row_number, {shape} AS _shape_error FROM source s "
+        + f", s._row_number AS _row_number, {shape} AS _shape_error FROM {source} s "
         + " ".join(joins)
     )
 

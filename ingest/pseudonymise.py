@@ -4,9 +4,11 @@ After trimming and upper-casing, a value matching `^\\d{17}[\\dX]$` or `^\\d{15}
 replaced by the hex HMAC-SHA256 of that normalised value, keyed with
 `medcom.settings.secret()`. Other values keep their (trimmed) text.
 
-The work is done in DuckDB: only the *distinct* matching values are hashed (Python
-`hmac` over an Arrow array, registered as a vectorised UDF), then the table is rebuilt with
-a join, so a 2-million-row file costs one pass plus one hash per distinct patient.
+The work is done in DuckDB, in the same pass that types the rows: HMAC-SHA256 is
+SHA256((K ^ opad) || SHA256((K ^ ipad) || m)) (RFC 2104), and DuckDB's vectorised `sha256`
+computes both hashes (`hmac_sql`). The two padded keys sit in a temp table of the connection
+(`key_table`), never in the SQL text. The Python `hmac` twin (`pseudonymise_value`) gives
+the same hex digests (tested).
 """
 
 from __future__ import annotations
@@ -37,6 +39,39 @@ def pseudonymise_value(value: str | None, key: bytes | None = None) -> str | Non
     if _RESIDENT_ID_RE.match(v):
         return hmac_hex(v, key)
     return value.strip()
+
+
+KEY_TABLE = "_medcom_hmac_key"
+_BLOCK_SIZE = 64  # SHA-256's block size (RFC 2104 B)
+
+
+def key_table(con: duckdb.DuckDBPyConnection, key: bytes | None = None) -> str:
+    """Create (or refresh) temp table `_medcom_hmac_key(ipad, opad)` for `hmac_sql`; returns its name."""
+    k = key if key is not None else secret()
+    if len(k) > _BLOCK_SIZE:
+        k = hashlib.sha256(k).digest()
+    k = k.ljust(_BLOCK_SIZE, b"\0")
+    ipad = bytes(b ^ 0x36 for b in k)
+    opad = bytes(b ^ 0x5C for b in k)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {KEY_TABLE} (ipad BLOB, opad BLOB)")
+    con.execute(f"INSERT INTO temp.{KEY_TABLE} VALUES (?, ?)", [ipad, opad])
+    return KEY_TABLE
+
+
+def hmac_sql(norm_sql: str) -> str:
+    """SQL: hex HMAC-SHA256 of the (already normalised) VARCHAR `norm_sql`; needs `key_table`."""
+    ipad = f"(SELECT ipad FROM temp.{KEY_TABLE})"
+    opad = f"(SELECT opad FROM temp.{KEY_TABLE})"
+    return f"sha256({opad} || unhex(sha256({ipad} || encode({norm_sql}))))"
+
+
+def pseudonymise_sql(column_sql: str) -> str:
+    """SQL: the column's value pseudonymised (resident IDs → HMAC hex, others trimmed; '' → NULL)."""
+    norm = f"upper(trim({column_sql}))"
+    return (
+        f"(CASE WHEN regexp_full_match({norm}, '\\d{{17}}[\\dX]|\\d{{15}}') THEN {hmac_sql(norm)} "
+        f"ELSE NULLIF(trim({column_sql}), '') END)"
+    )
 
 
 def _udf(key: bytes):

@@ -1,8 +1,10 @@
 """`medcom ingest PATH…`: discover, read, normalise, check, decide, load, audit, publish.
 
-Per file the work happens in a scratch DuckDB file `MEDCOM_HOME/tmp/<run>/<batch_id>.duckdb`
-attached to the writer connection (never in the warehouse itself); each feed's accepted
-files then load in one warehouse transaction (`ingest.load.commit_feed`). Feeds go in the
+Per file the work happens in a scratch database attached to the writer connection (an
+in-memory DuckDB database, never the warehouse itself: DuckDB spills it to
+`MEDCOM_HOME/tmp/<run>/spill` beyond `MEDCOM_INGEST_MEMORY`); it keeps the file's rows that
+load (`valid`) and its quarantine (`quar`) until each feed's accepted files load in one
+warehouse transaction (`ingest.load.commit_feed`). Feeds go in the
 contract's load order (reference feeds first: a later reference feed is checked against the
 new snapshot of an earlier one), files of a feed in sorted path order.
 """
@@ -33,7 +35,6 @@ from ingest.discover import discover
 from ingest.errors import FileRejected
 from ingest.load import ACCEPTED, commit_feed, record_outcomes, sql_path
 from ingest.normalize import typed_select
-from ingest.pseudonymise import build_pid_map
 from ingest.read import read_source
 from ingest.report import Progress, summary_line, verdict_line
 from medcom import progress
@@ -72,7 +73,7 @@ class FileOutcome:
     coverage_rows: list = field(
         default_factory=list
     )  # audit.batch_coverage: (org, county, period, loaded, quarantined)
-    scratch_ready: bool = False  # scratch has tables `typed`, `reasons` and `quar`
+    scratch_ready: bool = False  # the scratch database (attached as `alias`) has tables `valid` and `quar`
     timings: dict[str, float] = field(default_factory=dict)
     typed_sql: str | None = None  # activity feeds: `typed` is built in one pass by `enrich`
     typed_ready: bool = False
@@ -157,7 +158,6 @@ class _Run:
             batch_id=bid,
             run_id=self.run_id,
             alias=f"s{self.seq:04d}",
-            scratch=self.tmp / f"{bid}.duckdb",
             received_at_stated=self.stated_arrival(path) is not None,
         )
 
@@ -192,7 +192,7 @@ class _Run:
             o.reasons = f"same file as batch {earlier}, whose rows are still current: nothing to do"
             return
         con = self.con
-        con.execute(f"ATTACH {sql_path(o.scratch)} AS {o.alias}")
+        con.execute(f"ATTACH ':memory:' AS {o.alias}")
         try:
             con.execute(f"USE {o.alias}")
             t0 = time.monotonic()
@@ -202,13 +202,8 @@ class _Run:
             o.warnings += list(rr.warnings or [])
             if rr.rows_read == 0:
                 raise FileRejected("no data rows")
-            pid_maps = {}
-            for col in load_contract().feeds[o.feed].columns.values():
-                if col.pseudonymise:
-                    name = build_pid_map(con, "source", col.name)
-                    if name:
-                        pid_maps[col.name] = name
-            o.typed_sql = typed_select(con, o.feed, rr.columns_found, pid_maps)
+            # resident IDs are pseudonymised in the same pass that types the rows (`enrich`)
+            o.typed_sql = typed_select(con, o.feed, rr.columns_found)
             if load_contract().feeds[o.feed].is_reference:
                 con.execute("CREATE OR REPLACE TABLE typed AS " + o.typed_sql)
                 o.typed_sql = None
@@ -235,13 +230,6 @@ class _Run:
             o.timings["normalise"] = time.monotonic() - t0
             if o.typed_sql is not None:
                 con.execute("DROP TABLE IF EXISTS source")
-                for t in [
-                    r[0]
-                    for r in con.execute(
-                        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '_pid_map_%'"
-                    ).fetchall()
-                ]:
-                    con.execute(f"DROP TABLE temp.{t}")
                 o.typed_sql = None
             run_ids = None
             if spec.identity:
@@ -289,13 +277,24 @@ class _Run:
                         f"INSERT INTO {run_ids} SELECT _identity FROM typed ANTI JOIN reasons USING (_row_number)"
                     )
                 self.accepted_shas[o.sha256] = o.batch_id
-            o.scratch_ready = o.verdict in ACCEPTED
             o.coverage_rows = coverage_rows(con, o.feed, accepted=o.verdict in ACCEPTED)
             if o.verdict in ACCEPTED and spec.batch:
                 t0 = time.monotonic()
                 con.execute(f"ATTACH IF NOT EXISTS {sql_path(self.dq_path)} AS dqctx")
                 batch_expectations.profile(con, o.feed, o.batch_id, o.alias, self.wh, self.run_id)
                 o.timings["batch profile"] = time.monotonic() - t0
+            if o.verdict in ACCEPTED:
+                # what the load transaction needs, in file order; the rest of the scratch goes
+                t0 = time.monotonic()
+                con.execute(
+                    f"CREATE OR REPLACE TABLE valid AS SELECT {', '.join(_q(c) for c in spec.columns)}, "
+                    "_row_number, _coverage_key, _identity FROM typed ANTI JOIN reasons USING (_row_number) "
+                    "ORDER BY _row_number"
+                )
+                for t in ("typed", "reasons", "peers", "self_idx"):
+                    con.execute(f"DROP TABLE IF EXISTS {t}")
+                o.timings["keep valid rows"] = time.monotonic() - t0
+            o.scratch_ready = o.verdict in ACCEPTED
         except FileRejected as exc:
             o.verdict, o.reasons = "rejected", exc.reason
         except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:  # never lose the other files
@@ -303,7 +302,8 @@ class _Run:
             o.typed_ready = o.scratch_ready = False
         finally:
             con.execute(f"USE {self.wh}")
-        con.execute(f"DETACH {o.alias}")
+        if not o.scratch_ready:
+            self._detach_quiet(o)
 
     def validate_batches(self, feed: str, outs: list[FileOutcome]) -> None:
         """The feed's batch-level expectations (great-expectations), once for all its files of
@@ -368,7 +368,11 @@ class _Run:
         self.validate_batches(feed, outs)
         progress.note(f"loading {feed}: {total:,} rows in one transaction")
         t0 = time.monotonic()
-        commit_feed(self.con, feed, outs, self.run_id)
+        try:
+            commit_feed(self.con, feed, outs, self.run_id)
+        finally:
+            for o in outs:  # the scratch databases of the feed (commit_feed detached those it loaded)
+                self._detach_quiet(o)
         load_time = time.monotonic() - t0
         timings = [
             f"  timing {o.display_name}: " + ", ".join(f"{k} {v:.1f}s" for k, v in o.timings.items()) for o in outs
@@ -381,8 +385,6 @@ class _Run:
                 progress.detail(line)
         for o in outs:
             self.verdict(o)
-        for o in outs:
-            self._remove_scratch(o)
         return outs
 
     def verdict(self, o: FileOutcome) -> None:
@@ -406,11 +408,6 @@ class _Run:
         with contextlib.suppress(duckdb.Error):
             self.con.execute(f"DETACH {o.alias}")
 
-    def _remove_scratch(self, o: FileOutcome) -> None:
-        if o.scratch is not None:
-            for p in (o.scratch, o.scratch.with_name(o.scratch.name + ".wal")):
-                p.unlink(missing_ok=True)
-
 
 def _reject_partial_snapshot(outs: list[FileOutcome]) -> None:
     """A registry is never loaded partly: when one file of a reference feed's snapshot is
@@ -429,6 +426,23 @@ def _reject_partial_snapshot(outs: list[FileOutcome]) -> None:
             )
             o.rows_loaded = o.rows_quarantined = 0
             o.scratch_ready = False
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+INGEST_MEMORY_ENV = "MEDCOM_INGEST_MEMORY"
+
+
+def _scratch_settings(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """Bound the writer's memory (`MEDCOM_INGEST_MEMORY`, default 3GB): beyond it DuckDB spills
+    the scratch databases and large operators to the run's folder (removed after the run, and
+    by the next run after a kill: it may hold resident IDs before pseudonymisation)."""
+    spill = tmp / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = {sql_path(os.environ.get(INGEST_MEMORY_ENV) or '3GB')}")
+    con.execute(f"SET temp_directory = {sql_path(spill)}")
 
 
 def _remove_stale_scratch(folder: Path, keep: Path) -> None:
@@ -507,7 +521,8 @@ def ingest_paths(
             ensure_schema(con)
             lake.reconcile(con, echo=progress.detail)
             con.execute("INSERT INTO audit.runs VALUES (?, ?, NULL, ?)", [run_id, _utcnow(), len(found)])
-            con.execute(f"ATTACH {sql_path(tmp / 'run.duckdb')} AS runctx")
+            _scratch_settings(con, tmp)
+            con.execute("ATTACH ':memory:' AS runctx")
             run = _Run(con, roots, run_id, tmp, out=out, received_at=received_at)
             run.verdicts = verdicts
             step = stack.enter_context(progress.step("ingest", total=len(found), unit="files"))

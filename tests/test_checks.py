@@ -121,6 +121,21 @@ def test_pseudonymise_only_resident_ids(con):
     assert srcs == got  # the original text column never holds the raw ID either
 
 
+def test_sql_hmac_is_the_python_hmac(con):
+    """DuckDB's sha256-based HMAC (the ingest path) gives the digests of Python's hmac, also for
+    a key longer than SHA-256's block (hashed first, RFC 2104) and for 15-digit IDs."""
+    from ingest.pseudonymise import key_table, pseudonymise_sql
+
+    values = [RESIDENT_IDS[0].lower(), f" {RESIDENT_IDS[2]} ", "411025800101123", "P1", " ", None]
+    con.execute("CREATE OR REPLACE TABLE hm (v VARCHAR)")
+    con.executemany("INSERT INTO hm VALUES (?)", [[v] for v in values])
+    for key in (b"unit-secret", b"k" * 100):
+        key_table(con, key)
+        got = [r[0] for r in con.execute(f"SELECT {pseudonymise_sql('v')} FROM hm").fetchall()]
+        assert got == [pseudonymise_value(v, key) if v and v.strip() else None for v in values]
+        assert got[0] == hmac_hex(RESIDENT_IDS[0].upper(), key)
+
+
 ENCOUNTER_CASES = [
     ({"encounter_id": ""}, "encounter_id: value is required"),
     ({"visit_date": "2021-02-30"}, "visit_date: '2021-02-30' is not a valid date"),

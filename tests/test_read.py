@@ -26,10 +26,10 @@ def con():
     c.close()
 
 
-@pytest.fixture(params=["arrow", "csv-module"])
+@pytest.fixture(params=["duckdb", "csv-module"])
 def csv_mode(request, monkeypatch):
-    """Run a CSV test with both readers: Arrow's fast parser and the csv-module fallback."""
-    monkeypatch.setattr(read_mod, "FAST_CSV", request.param == "arrow")
+    """Run a CSV test with both readers: DuckDB's CSV reader and the csv-module fallback."""
+    monkeypatch.setattr(read_mod, "FAST_CSV", request.param == "duckdb")
     return request.param
 
 
@@ -148,10 +148,11 @@ def test_csv_broken_quote_in_the_middle(tmp_path, con, monkeypatch):
     assert r.rows_read == 2
     assert got[0][4] == 1 and got[0][5].startswith("row is not valid CSV")
     assert got[1] == ("2", "2020-10", "a", "2", 2, None)
-    # Arrow's parser is lenient here: the value becomes 2020-10x (and fails as a month later)
+    # DuckDB's reader (strict mode) stops at the broken row, and the csv module keeps it with the reason
     monkeypatch.setattr(read_mod, "FAST_CSV", True)
-    read_source(write(tmp_path, "a.csv", text), FEED, con)
-    assert rows(con)[0] == ("1", "2020-10x", "a", "1", 1, None)
+    r = read_source(write(tmp_path, "a.csv", text), FEED, con)
+    assert r.rows_read == 2
+    assert rows(con) == got
 
 
 def test_progress_callback(tmp_path, con, monkeypatch):
@@ -491,3 +492,32 @@ def test_xlsx_merged_titles_1904_dates_offset_columns(tmp_path, con, monkeypatch
     ]
     assert out[True][2][2] == ("C3", "F1", "2021-03-06", "其他", None, 3)  # the error cell
     assert out[False][:2] == out[True][:2] and out[False][2][:2] == out[True][2][:2]
+
+
+def test_regular_csv_is_read_by_duckdb_and_irregular_by_the_csv_module(tmp_path, con, monkeypatch):
+    """The fast path really is DuckDB's reader (GB18030 through a UTF-8 copy, deleted after);
+    a file with an empty line or a broken row goes to the csv module, with the same rows."""
+    calls = []
+    real = read_mod._duckdb_csv
+
+    def spy(*args):
+        ok = real(*args)
+        calls.append(ok)
+        return ok
+
+    monkeypatch.setattr(read_mod, "_duckdb_csv", spy)
+    text = f'{HEADER_ZH}\r\n0001, 2020-10 ,"预防,接种",5\r\n,,,\r\n"0002","202011","a\nb",7\r\n'
+    p = write(tmp_path, "gb.csv", text, "gb18030")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    r = read_source(p, FEED, con, tmp_dir=scratch)
+    assert calls == [True] and r.encoding == "gb18030"
+    assert list(scratch.iterdir()) == []  # the UTF-8 copy is gone
+    fast = rows(con)
+    assert fast == [("0001", "2020-10", "预防,接种", "5", 1, None), ("0002", "202011", "a\nb", "7", 3, None)]
+    calls.clear()
+    read_source(write(tmp_path, "blank.csv", text.replace("\r\n,,,\r\n", "\r\n\r\n"), "gb18030"), FEED, con)
+    assert calls == [] and rows(con) == fast  # an empty line: not tried (DuckDB would skip it unnumbered)
+    read_source(write(tmp_path, "bad.csv", text + "3,2020-10\r\n"), FEED, con)
+    assert calls == [False]
+    assert rows(con)[-1] == ("3", "2020-10", None, None, 4, "row has 2 fields but the header has 4")

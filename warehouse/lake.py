@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from medcom.contract import load_contract
 from medcom.settings import paths
@@ -145,6 +146,16 @@ def _export_partitions(con, feed: str, parts: list[str], dest: Path, run_id: str
             f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({names}), "
             f"FILENAME_PATTERN {_lit(f'part-{run_id}-{start}-' + '{i}')}, OVERWRITE_OR_IGNORE true)"
         )
+    # the rows each partition file holds: the same query's rows, counted once per feed (not
+    # one Parquet read per file: a many-file run touches hundreds of partitions)
+    con.execute("CREATE OR REPLACE TEMP TABLE _lake_parts (p VARCHAR)")
+    con.executemany("INSERT INTO _lake_parts VALUES (?)", [[p] for p in ordered])
+    counts = dict(
+        con.execute(
+            f"SELECT {pp}, count(*) FROM raw.{feed} WHERE _superseded_by IS NULL "
+            f"AND {pp} IN (SELECT p FROM _lake_parts) GROUP BY 1"
+        ).fetchall()
+    )
     con.execute("DROP TABLE IF EXISTS _lake_parts")
     out: dict[str, tuple[str, int]] = {}
     wanted = set(parts)
@@ -154,9 +165,28 @@ def _export_partitions(con, feed: str, parts: list[str], dest: Path, run_id: str
             continue
         if part in out:
             raise RuntimeError(f"lake: more than one file written for {feed}/{part}")
-        n = con.execute(f"SELECT count(*) FROM read_parquet({_lit(f)})").fetchone()[0]
-        out[part] = (f.name, int(n))
+        out[part] = (f.name, int(counts.get(part, 0)))
     return out
+
+
+def _list_files(con, feed: str, written: dict[str, tuple[str, int]], run_id: str) -> None:
+    """Rows of audit.lake_files for the written partitions, in one statement."""
+    if not written:
+        return
+    rows = pa.table(
+        {
+            "feed": [feed] * len(written),
+            "part_path": list(written),
+            "file": [f for f, _ in written.values()],
+            "n_rows": pa.array([n for _, n in written.values()], pa.int64()),
+            "run_id": [run_id] * len(written),
+        }
+    )
+    con.register("_lake_files_new", rows)
+    try:
+        con.execute("INSERT INTO audit.lake_files SELECT * FROM _lake_files_new")
+    finally:
+        con.unregister("_lake_files_new")
 
 
 def _write_empty(con, feed: str, folder: Path) -> None:
@@ -186,8 +216,8 @@ def stage_feed(con: duckdb.DuckDBPyConnection, feed: str, run_id: str) -> Staged
     con.execute("DELETE FROM audit.lake_files WHERE feed = ? AND part_path IN (SELECT p FROM _lake_parts)", [feed])
     con.execute("DROP TABLE _lake_parts")
     final = raw_dir(feed)
-    for part, (file, n) in written.items():
-        con.execute("INSERT INTO audit.lake_files VALUES (?, ?, ?, ?, ?)", [feed, part, file, n, run_id])
+    _list_files(con, feed, written, run_id)
+    for part, (file, _n) in written.items():
         src = (stage / part / file) if part else (stage / file)
         dst = (final / part / file) if part else (final / file)
         staged.moves.append((src, dst))
@@ -246,8 +276,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, echo=None) -> int:
                 con.execute("DELETE FROM audit.lake_files WHERE feed = ?", [feed])
                 shutil.rmtree(final, ignore_errors=True)
                 out = _export_partitions(con, feed, parts, final, "sync")
-                for part, (file, n) in out.items():
-                    con.execute("INSERT INTO audit.lake_files VALUES (?, ?, ?, ?, ?)", [feed, part, file, n, "sync"])
+                _list_files(con, feed, out, "sync")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
