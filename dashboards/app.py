@@ -170,7 +170,7 @@ def create_app(scope: Scope | None = None) -> Dash:
     @server.route("/report")
     def _report():
         from dashboards.export import report_html
-        from dashboards.scorecard import resolve
+        from dashboards.scorecard import figures_of, resolve
 
         p = dict(request.args)
         lang = norm_lang(p.get("lang"))
@@ -179,7 +179,7 @@ def create_app(scope: Scope | None = None) -> Dash:
                 _, month, pt = resolve(q, p)
                 if month is None:
                     return Response(t("no_data_month", lang), mimetype="text/plain; charset=utf-8")
-                body = report_html(q, month, pt, lang)
+                body = report_html(q, month, pt, lang, figures_of(q, p, month)[0])
         except NoWarehouse:
             return Response(t("no_warehouse", lang), status=503, mimetype="text/plain; charset=utf-8")
         return Response(body, mimetype="text/html; charset=utf-8")

@@ -12,6 +12,8 @@ from dash import dcc, html
 
 from dashboards import trust
 from dashboards.i18n import family_label, t
+from medcom.numbers import fmt_value
+from medcom.numbers import isnum as _isnum
 
 STATUS_COLOURS = {  # background, text
     "green": ("#d4edda", "#155724"),
@@ -54,27 +56,6 @@ def month_str(d: date | None) -> str:
 
 def month_label(d: date, lang: str) -> str:
     return f"{d.year}年{d.month}月" if lang == "zh" else f"{d:%b %Y}"
-
-
-def _isnum(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v)) and not pd.isna(v)
-
-
-def fmt_value(v, unit: str | None, lang: str = "zh") -> str:
-    if not _isnum(v):
-        return "—"
-    v = float(v)
-    if unit == "fraction":
-        return f"{v * 100:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "yuan":
-        return f"¥{v:,.0f}"
-    if unit == "per_mille":
-        return f"{v:.2f}‰"
-    if unit == "per_100k":
-        return f"{v:.1f}/10万" if lang == "zh" else f"{v:.1f}/100k"
-    return f"{v:,.2f}"
 
 
 def fmt_number(v, digits: int = 0) -> str:

@@ -1,4 +1,9 @@
-"""Scorecard export to XLSX (one sheet per level shown, status colours) and the printable monthly report."""
+"""Scorecard export to XLSX (one sheet per level shown, status colours) and the printable monthly report.
+
+Both show the figures the scorecard shows: of a closed month its closed figures (newest revision)
+unless the URL asks for `fig=current`, with the close named at the top and restated cells marked
+(old → new, the correction files), as on the scorecard.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import family_label, norm_lang, t
 from dashboards.queries import Org, Queries
-from dashboards.scorecard import resolve, view
+from dashboards.scorecard import figures_of, resolve, view
 
 
 def _sheet_name(org: Org, lang: str, used: set[str]) -> str:
@@ -48,12 +53,26 @@ def export_scorecard(search: str | None, scope=None) -> dict | None:
         org, month, pt = resolve(q, p)
         if org is None or month is None:
             return None
-        data = scorecard_xlsx(q, org, month, pt, lang)
-    return dcc.send_bytes(data, f"scorecard_{month:%Y-%m}_{pt}_{org.id}.xlsx")
+        fig, _ = figures_of(q, p, month)
+        data = scorecard_xlsx(q, org, month, pt, lang, fig)
+    suffix = "_closed" if fig == "closed" else ""
+    return dcc.send_bytes(data, f"scorecard_{month:%Y-%m}_{pt}_{org.id}{suffix}.xlsx")
 
 
-def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> bytes:
-    """One sheet per level on the drill path to `org` (city → … → org), each with the org and its children."""
+def figures_line(q: Queries, month: date, fig: str, lang: str) -> str:
+    """Which figures an export shows: 'closed on … (revision n)', '… · showing current figures' or
+    'not closed'."""
+    close = q.close_of(month)
+    if close is None:
+        return t("not_closed", lang)
+    when = pd.Timestamp(close["closed_at"])
+    text = t("closed_on", lang, date=f"{when:%Y-%m-%d %H:%M}", revision=int(close["revision"]))
+    return text + (" · " + t("showing_current", lang) if fig == "current" else "")
+
+
+def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str, fig: str = "current") -> bytes:
+    """One sheet per level on the drill path to `org` (city → … → org), each with the org and its children.
+    `fig="closed"`: the month's closed figures (restated cells marked either way)."""
     kpis = q.kpis()
     buf = io.BytesIO()
     import xlsxwriter
@@ -83,8 +102,9 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
             continue
         ws = wb.add_worksheet(_sheet_name(node, lang, used))
         ws.write(0, 0, neutralise(f"{node.name} · {month_label(month, lang)} · {t('pt_' + pt, lang)}"), fmt_title)
-        row = 2
-        for tb in view(q, node, month, pt, lang=lang):
+        ws.write(1, 0, neutralise(figures_line(q, month, fig, lang)))
+        row = 3
+        for tb in view(q, node, month, pt, lang=lang, fig=fig):
             orgs, cells = tb["orgs"], tb["cells"]
             by = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
             present = set(cells.kpi_code) if not cells.empty else set()
@@ -115,9 +135,12 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
                         prov = trust.tooltip(c, lang)
                         if prov:  # the mark in the cell, what is missing in its comment
                             text += f" ({trust.mark_label(lang)})"
-                        ws.write(row, 2 + j * 2, f"{text}\n{tg}" if tg else text, fmts.get(st, fmts["none"]))
-                        if prov:
-                            ws.write_comment(row, 2 + j * 2, neutralise(prov), {"x_scale": 3, "y_scale": 2})
+                        restated = c.get("_restated") if isinstance(c.get("_restated"), str) else ""
+                        lines = [text, tg, restated]
+                        ws.write(row, 2 + j * 2, "\n".join(x for x in lines if x), fmts.get(st, fmts["none"]))
+                        comment = "\n".join(x for x in (prov, c.get("_restated_tip") if restated else "") if x)
+                        if comment:
+                            ws.write_comment(row, 2 + j * 2, neutralise(comment), {"x_scale": 3, "y_scale": 2})
                         label = status_label(st, lang)
                         if prov:
                             label += f" · {trust.mark_label(lang)}"
@@ -127,7 +150,7 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str) -> byt
         ws.set_column(0, 0, 34)
         ws.set_column(1, 1, 9)
         ws.set_column(2, 60, 14)
-        ws.freeze_panes(3, 2)
+        ws.freeze_panes(4, 2)
     wb.close()
     return buf.getvalue()
 
@@ -143,6 +166,8 @@ td.v{text-align:center;white-space:nowrap} .tg{font-size:10px;color:#555}
 .county{page-break-before:always}
 .prov{font-size:10px;border:1px dashed currentColor;border-radius:3px;padding:0 3px}
 .prov-notes{font-size:10px;color:#444;margin:0 0 8px 16px}
+.restated{font-size:10px;color:#842029;font-style:italic}
+.figures{font-weight:600;margin-bottom:8px}
 @media print{body{margin:8mm}.noprint{display:none}}
 @page{size:A4 landscape;margin:10mm}
 """
@@ -174,9 +199,17 @@ def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
                 tg = fmt_target(c.get("target"), c.get("direction"), k["unit"], lang)
                 prov = trust.tooltip(c, lang)
                 mark, tip = "", status_label(st, lang)
+                restated = c.get("_restated") if isinstance(c.get("_restated"), str) else ""
+                if restated:
+                    tip += "\n" + (c.get("_restated_tip") or "")
+                    mark += f'<div class="restated">{h.escape(restated)}</div>'
+
                 if prov:
                     notes.append(f"{kpi_name(k, lang)} · {o.name}: {prov}")
-                    mark = f' <span class="prov" title="{h.escape(prov)}">{h.escape(trust.mark_label(lang))}<sup>{len(notes)}</sup></span>'
+                    mark = (
+                        f' <span class="prov" title="{h.escape(prov)}">{h.escape(trust.mark_label(lang))}<sup>{len(notes)}</sup></span>'
+                        + mark
+                    )
                     tip += "\n" + prov
                 out.append(
                     f'<td class="v" style="background:{bg};color:{fg}" title="{h.escape(tip)}">'
@@ -190,9 +223,9 @@ def _html_table(q: Queries, kpis: pd.DataFrame, tb: dict, lang: str) -> str:
     return "".join(out)
 
 
-def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
+def report_html(q: Queries, month: date, pt: str, lang: str, fig: str = "current") -> str:
     """Printable monthly report: the viewer's root scorecard (province, city or county), then each city's
-    (in a province) and each county's table on its own page."""
+    (in a province) and each county's table on its own page. `fig="closed"`: the closed figures."""
     root = q.root()
     kpis = q.kpis()
     title = t("report_title", lang, city=root.name if root else "")
@@ -202,6 +235,7 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
         f"<h1>{h.escape(title)}</h1>",
         f'<div class="meta">{h.escape(month_label(month, lang))} · {h.escape(t("pt_" + pt, lang))} · '
         f"{h.escape(t('generated', lang))} {datetime.now():%Y-%m-%d %H:%M}</div>",
+        f'<div class="figures" id="report-figures" data-figures="{fig}">{h.escape(figures_line(q, month, fig, lang))}</div>',
         '<div class="legend">'
         + "".join(
             f'<span style="background:{STATUS_COLOURS[s][0]};color:{STATUS_COLOURS[s][1]}">'
@@ -215,7 +249,7 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
     if root is None:
         return "".join(parts) + "</body></html>"
     parts.append(f"<h2>{h.escape(root.name)}</h2>")
-    for tb in view(q, root, month, pt, lang=lang):
+    for tb in view(q, root, month, pt, lang=lang, fig=fig):
         parts.append(_html_table(q, kpis, tb, lang))
     cities = q.children("province", root.id).get("city", []) if root.level == "province" else []
     if root.level == "city":
@@ -223,12 +257,12 @@ def report_html(q: Queries, month: date, pt: str, lang: str) -> str:
     for city in cities:
         if city is not root:
             parts.append(f'<div class="county"><h2>{h.escape(city.name)}</h2>')
-            for tb in view(q, city, month, pt, lang=lang):
+            for tb in view(q, city, month, pt, lang=lang, fig=fig):
                 parts.append(_html_table(q, kpis, tb, lang))
             parts.append("</div>")
         for county in q.children("city", city.id).get("county", []):
             parts.append(f'<div class="county"><h2>{h.escape(county.name)}</h2>')
-            for tb in view(q, county, month, pt, lang=lang):
+            for tb in view(q, county, month, pt, lang=lang, fig=fig):
                 parts.append(_html_table(q, kpis, tb, lang))
             parts.append("</div>")
     parts.append("</body></html>")

@@ -171,6 +171,28 @@ _L: dict[str, tuple[str, str]] = {
     "fig_current": ("当前数据", "Current figures"),
     "restated_mark": ("已更正 {old} → {new}", "restated {old} → {new}"),
     "restated_tip": ("关账后数据更正，更正批次：{files}", "changed since the close by: {files}"),
+    # league tables (issue 12)
+    "nav_league": ("排名", "League tables"),
+    "league_title": ("排名", "League tables"),
+    "league_of": ("排名范围", "League"),
+    "league_counties": ("县（市、区）排名", "Counties"),
+    "league_communities": ("医共体排名 · {county}", "Communities · {county}"),
+    "league_composite": ("综合排名", "Composite ranking"),
+    "league_weights": ("权重", "Weights"),
+    "league_intro": (
+        "各计分指标按指标方向排名（并列同名次）；名次变化为与上月相比（↑ 上升）；差距 = 数值 − 目标。",
+        "Each scored KPI ranked in its direction (ties share a rank); rank change against the previous "
+        "month (↑ = moved up); gap = value − target.",
+    ),
+    "league_none": ("本月没有可排名的指标。", "No KPI can be ranked this month."),
+    "lg_rank": ("名次", "Rank"),
+    "lg_org": ("单位", "Unit"),
+    "lg_value": ("数值", "Value"),
+    "lg_target": ("目标", "Target"),
+    "lg_gap": ("与目标差距", "Gap to target"),
+    "lg_change": ("名次变化", "Rank change"),
+    "lg_score": ("综合得分", "Score"),
+    "lg_kpis": ("计分指标数", "KPIs counted"),
     "bulletin_pdf": ("通报PDF", "Bulletin PDF"),
     "bulletin_pdf_hint": (
         "下载本月通报（PDF，生成约需半分钟）",

@@ -228,7 +228,7 @@ def breadcrumbs(q: Queries, org: Org, base: str, p: dict, lang: str):
     return html.Nav(items, className="breadcrumbs", id="breadcrumbs")
 
 
-def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = True):
+def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = True, fig: str = "current"):
     months = q.months()
     options = [{"label": month_label(m, lang), "value": month_str(m)} for m in reversed(months)]
     items = [
@@ -241,7 +241,7 @@ def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = Tr
             dcc.Download(id="sc-download"),
             html.A(
                 t("print_report", lang),
-                href=f"/report?month={month_str(month)}&pt={pt}&lang={lang}",
+                href=f"/report?month={month_str(month)}&pt={pt}&lang={lang}&fig={fig}",
                 target="_blank",
                 className="btn btn-link",
                 id="print-link",
@@ -315,7 +315,7 @@ def page(
                     html.Span(f" · {month_label(month, lang)} · {t('pt_' + pt, lang)}", className="subtitle"),
                 ]
             ),
-            controls(q, month, pt, lang, with_export=families is None),
+            controls(q, month, pt, lang, with_export=families is None, fig=fig),
             close_banner(q, month, fig, close, base, state, lang),
             html.Div([breadcrumbs(q, org, base, state, lang), summary(tables, org, lang)], className="crumb-row"),
             html.Div([legend(lang), html.Span(t("drill_hint", lang), className="hint")], className="legend-row"),

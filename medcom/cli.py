@@ -228,8 +228,8 @@ def demo(
     check_demo_home(home, cities)
     if not (inbox.exists() and any(inbox.iterdir())):
         s = run_generate(inbox, start="2020-01", months=months, scale=scale, seed=42, bad_corpus=False, cities=cities)
-        if cities == 1:  # the delivery calendar (on time / late / a missing month / an outlier)
-            write_calendar(inbox, seed=42)
+        # the delivery calendar (on time / late / a missing month / an outlier), a province's too
+        write_calendar(inbox, seed=42)
         progress.result(_generated(s, inbox))
     # replay the delivery calendar: every batch records its file's true arrival
     calendar = arrivals(inbox) if (inbox / CALENDAR).exists() else None

@@ -207,3 +207,60 @@ def test_dashboard_bulletin_download_obeys_the_scope(city_env, facts, monkeypatc
         if other_code != code:
             assert other not in text, other
     assert "县（市、区）排名" not in text
+
+
+def test_bulletin_marks_provisional_cells_like_the_dashboard(dq_city, tmp_path, monkeypatch):
+    """The tiny city whose county A sent half its usual volume in 2021-01 and county B nothing: the PDF
+    (read back with pdftotext) carries the provisional mark, its legend and what is missing, in zh and
+    en; the cells marked are exactly the provisional ones of marts.kpi_cell_quality."""
+    from datetime import date
+
+    from dq_city import OUTLIER_MONTH, OUTLIER_WARNING, OUTLIER_WARNING_ZH
+    from ingest_helpers import COUNTY_B
+
+    import warehouse
+    from medcom.bulletin import gather
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed; `make test` installs it")
+    expect = {
+        "zh": ("暂定=数据不完整或有批次预警", OUTLIER_WARNING_ZH, f"缺：就诊结算记录{COUNTY_B}2021-01"),
+        "en": ("Provisional=incompletedataorabatchwarning", OUTLIER_WARNING, f"missing:Encounters{COUNTY_B}2021-01"),
+    }
+    for lang, (legend, warning, missing) in expect.items():
+        out = tmp_path / f"bulletin-{lang}.pdf"
+        r = run_medcom("report", OUTLIER_MONTH, "--lang", lang, "--out", str(out), home=dq_city)
+        assert r.returncode == 0, r.stderr
+        text = squash(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout)
+        assert legend in text and squash(warning) in text and missing in text, (lang, text[:400])
+
+    monkeypatch.setenv("MEDCOM_HOME", str(dq_city))
+    con = warehouse.connect_reader()
+    try:
+        month = date(2021, 1, 1)
+        ctx = gather(con, month, lang="en")
+        prov = con.execute(
+            "SELECT kpi_code, org_level, org_id, period_type FROM marts.kpi_cell_quality "
+            "WHERE provisional AND period_type = 'month' AND period = ?",
+            [month],
+        ).fetchall()
+        names = dict(con.execute("SELECT org_level || ':' || org_id, name FROM marts.dim_org").fetchall())
+        kname = dict(con.execute("SELECT kpi_code, name_en FROM marts.dim_kpi").fetchall())
+    finally:
+        con.close()
+    sc = ctx["city"]["scorecard"]
+    marked = {
+        (row["name"], col)
+        for row in sc["rows"]
+        for col, c in zip(sc["columns"], row["cells"], strict=True)
+        if c["prov"]
+    }
+    unmarked = {
+        (row["name"], col)
+        for row in sc["rows"]
+        for col, c in zip(sc["columns"], row["cells"], strict=True)
+        if c["status"] != "absent" and not c["prov"]
+    }
+    shown = {(kname[k], names[f"{lv}:{o}"]) for k, lv, o, _ in prov if names.get(f"{lv}:{o}") in sc["columns"]}
+    assert marked and marked == shown and not (unmarked & shown), marked ^ shown
+    assert len(sc["notes"]) == len(set(sc["notes"])) and any(OUTLIER_WARNING in n for n in sc["notes"])

@@ -68,7 +68,7 @@ def correction_file(home: Path, month, out: Path) -> tuple[Path, str]:
     return target, county
 
 
-def test_close_correction_restatement_revision(city_copy, tmp_path):
+def test_close_correction_restatement_revision(city_copy, tmp_path, monkeypatch):
     home = city_copy
     month = latest_month(home)
     m = f"{month:%Y-%m}"
@@ -152,6 +152,8 @@ def test_close_correction_restatement_revision(city_copy, tmp_path):
     for r in shares.itertuples():
         assert f"{r.old_value * 100:.1f}%→{r.new_value * 100:.1f}%" in text, r
 
+    check_exports(home, month, restated, monkeypatch)
+
     listing = run_medcom("closes", home=home)
     assert listing.returncode == 0 and f"{len(expected):,} cells" in listing.stdout, listing.stdout
 
@@ -166,3 +168,66 @@ def test_close_correction_restatement_revision(city_copy, tmp_path):
     assert revs == [(1, None), (2, f"{county} resent encounters")]
     pd.testing.assert_frame_equal(rev1, closed)
     pd.testing.assert_frame_equal(rev2[list(KPI_COLUMNS)], current[list(KPI_COLUMNS)], check_dtype=False)
+
+
+def check_exports(home: Path, month, restated: pd.DataFrame, monkeypatch) -> None:
+    """The scorecard XLSX (read back with openpyxl) and the printable report of the closed month show
+    the closed figures by default, the current ones with fig=current, and mark restated cells."""
+    import base64
+    import io
+
+    import openpyxl
+
+    from dashboards.components import fmt_value
+    from dashboards.export import export_scorecard, report_html
+    from dashboards.queries import Queries
+    from dashboards.scorecard import figures_of
+
+    monkeypatch.setenv("MEDCOM_HOME", str(home))
+    with snapshot(home) as con:
+        kpis = con.execute("SELECT kpi_code, name_en, unit FROM marts.dim_kpi").df().set_index("kpi_code")
+        names = dict(con.execute("SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county'").fetchall())
+    hits = restated[
+        (restated.org_level == "county") & (restated.period_type == "month") & restated.old_value.notna()
+        & restated.new_value.notna()
+    ]  # fmt: skip
+    assert not hits.empty
+    m = f"{month:%Y-%m}"
+
+    def sheet(search: str):
+        out = export_scorecard(search)
+        assert out is not None
+        data = base64.b64decode(out["content"]) if out.get("base64") else out["content"]
+        ws = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        head = next(r for r in rows if r[0] == "KPI")
+        return out["filename"], rows, head
+
+    for fig, search in (("closed", f"?month={m}&lang=en"), ("current", f"?month={m}&lang=en&fig=current")):
+        filename, rows, head = sheet(search)
+        assert ("_closed" in filename) == (fig == "closed"), filename
+        assert rows[1][0].startswith("closed on") and ("showing current figures" in rows[1][0]) == (fig == "current")
+        for r in hits.itertuples():
+            unit = kpis.unit[r.kpi_code]
+            old, new = fmt_value(r.old_value, unit, "en"), fmt_value(r.new_value, unit, "en")
+            row = next(x for x in rows if x[0] == kpis.name_en[r.kpi_code])
+            text = row[head.index(names[r.org_id])]
+            shown = old if fig == "closed" else new
+            assert text.split("\n")[0].split(" (")[0] == shown, (fig, r.kpi_code, text)
+            assert f"restated {old} → {new}" in text, text
+
+    with Queries() as q:
+        fig, _ = figures_of(q, {"month": m}, month)
+        assert fig == "closed"  # the default of the report route
+        for fig in ("closed", "current"):
+            page = report_html(q, month, "month", "en", fig)
+            assert f'data-figures="{fig}"' in page and "closed on" in page
+            for r in hits.itertuples():
+                unit = kpis.unit[r.kpi_code]
+                old, new = fmt_value(r.old_value, unit, "en"), fmt_value(r.new_value, unit, "en")
+                shown = re.findall(
+                    r'title="[^"]*">([^<]*)(?:<span class="prov".*?</span>)?<div class="restated">restated '
+                    + re.escape(f"{old} → {new}"),
+                    page,
+                )
+                assert shown and set(shown) == {old if fig == "closed" else new}, (fig, r.kpi_code, shown)

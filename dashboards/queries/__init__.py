@@ -18,6 +18,7 @@ Modules by concern:
 - `catalogue`: KPI definitions, the data dictionary, last loads;
 - `fund`, `supervision`, `quality`: the pages of those names;
 - `closes`: closed figures of a month, restated cells, the revision log;
+- `league`: league tables of a month (the bulletin's computation), in scope;
 - `trust`: the data quality behind each KPI cell (the provisional mark);
 - `sql`: the analysts' sandbox, run on the scope's snapshot;
 - `dates`: month arithmetic.
@@ -35,6 +36,7 @@ from dashboards.queries.closes import CloseQueries
 from dashboards.queries.dates import parse_month
 from dashboards.queries.fund import FundQueries
 from dashboards.queries.kpis import PERIOD_PREFERENCE, KpiQueries
+from dashboards.queries.league import LeagueQueries
 from dashboards.queries.orgs import LEVEL_ORDER, Org, OrgQueries
 from dashboards.queries.quality import (
     ACCEPTED,
@@ -57,6 +59,7 @@ class Queries(
     SupervisionQueries,
     QualityQueries,
     CloseQueries,
+    LeagueQueries,
     TrustQueries,
     Reader,
 ):

@@ -8,21 +8,10 @@ import pandas as pd
 
 from dashboards.queries.dates import as_date
 from dashboards.queries.orgs import LEVEL_ORDER, Org
+from medcom.closing.store import KPI_COLUMNS
 
 PERIOD_PREFERENCE = {"month": ("month", "ytd", "year"), "ytd": ("ytd", "month", "year")}
-CELL_COLUMNS = [
-    "kpi_code",
-    "org_level",
-    "org_id",
-    "period_type",
-    "period",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "direction",
-    "status",
-]
+CELL_COLUMNS = list(KPI_COLUMNS)  # the kpi_values columns of a cell: one list, medcom.closing.store
 
 
 class KpiQueries:

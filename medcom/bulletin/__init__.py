@@ -7,7 +7,10 @@ its red cells in plain sentences, the community league tables), and the restatem
 the last close. A county-scoped bulletin (`county=`) holds only that county's section and
 its own restatements: no city, province or other-county figure.
 
-The figures of a closed month are its newest closed revision; of any other month, today's.
+The figures of a closed month are its newest closed revision; of any other month, today's. A cell
+resting on incomplete or warned data (marts.kpi_cell_quality) carries the dashboard's provisional
+mark with a numbered note saying what is missing (the dashboard's own wording, `dashboards.trust`),
+and the scorecard legend explains the mark.
 Fonts: Noto Sans CJK (Debian `fonts-noto-cjk`), embedded (subset) by WeasyPrint. A4, page
 numbers in the footer.
 """
@@ -29,6 +32,7 @@ from medcom.bulletin.text import (
     red_sentence,
     t,
 )
+from medcom.cell_quality import with_quality
 from medcom.closing.league import figures, league_tables, pick_period, previous_month
 from medcom.closing.restatements import restatements
 from medcom.errors import MedcomError
@@ -72,9 +76,22 @@ def _kname(k: dict, lang: str) -> str:
     return k["name_zh"] if lang == "zh" else k["name_en"]
 
 
+def _provisional(r: dict, lang: str) -> str:
+    """What a provisional cell's data lacks ("" for a cell that is not provisional): the dashboard's
+    tooltip, so every output says it in the same words."""
+    from dashboards import trust
+
+    return trust.tooltip(r, lang)
+
+
 def _scorecard(kpis: pd.DataFrame, cols: list[dict], shown: pd.DataFrame, lang: str) -> dict:
+    """The table, with `notes`: the distinct "what is missing" texts of its provisional cells, which
+    the cells point to by number."""
+    from dashboards import trust
+
     idx = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in shown.to_dict("records")}
     rows = []
+    notes: list[str] = []
     for k in kpis.to_dict("records"):
         cells, any_value = [], False
         for o in cols:
@@ -84,7 +101,13 @@ def _scorecard(kpis: pd.DataFrame, cols: list[dict], shown: pd.DataFrame, lang: 
                 continue
             any_value = True
             note = "" if r["period_type"] == "month" else period_label(r["period_type"], r["period"], lang)
-            cells.append({"text": fmt_value(r["value"], k["unit"], lang), "status": r["status"], "note": note})
+            cell = {"text": fmt_value(r["value"], k["unit"], lang), "status": r["status"], "note": note, "prov": None}
+            why = _provisional(r, lang)
+            if why:
+                if why not in notes:
+                    notes.append(why)
+                cell["prov"] = notes.index(why) + 1
+            cells.append(cell)
         if any_value:
             sign = {">=": "≥", "<=": "≤"}.get(k["direction"], "")
             # the target of the first column (the city, or the county of a county page); else a shared one
@@ -95,7 +118,7 @@ def _scorecard(kpis: pd.DataFrame, cols: list[dict], shown: pd.DataFrame, lang: 
                 tv = next(iter(targets))
             target = f"{sign}{fmt_target(tv, k['unit'], lang)}" if tv is not None else ""
             rows.append({"name": _kname(k, lang), "target": target, "cells": cells})
-    return {"columns": [o["name"] for o in cols], "rows": rows}
+    return {"columns": [o["name"] for o in cols], "rows": rows, "notes": notes, "mark": trust.mark_label(lang)}
 
 
 def _red(kpis: pd.DataFrame, cols: list[dict], shown: pd.DataFrame, lang: str) -> list[str]:
@@ -109,11 +132,17 @@ def _red(kpis: pd.DataFrame, cols: list[dict], shown: pd.DataFrame, lang: str) -
     recs.sort(key=lambda r: (col_order[(r["org_level"], r["org_id"])], order.get(r["kpi_code"], 999)))
     for r in recs:
         k = kidx[r["kpi_code"]]
-        out.append(red_sentence(keys[(r["org_level"], r["org_id"])], _kname(k, lang), r, k["unit"], lang))
+        text = red_sentence(keys[(r["org_level"], r["org_id"])], _kname(k, lang), r, k["unit"], lang)
+        if r.get("provisional") is True:
+            text += t("red_provisional", lang)
+        out.append(text)
     return out
 
 
-def _league_view(lt: dict, kpis: pd.DataFrame, lang: str) -> dict:
+def league_view(lt: dict, kpis: pd.DataFrame, lang: str) -> dict:
+    """League tables (`medcom.closing.league.league_tables`) as text rows, for the PDF and the
+    dashboard's league page alike: {'tables': [{code, name, period, rows}], 'composite', 'weights',
+    'formula'}."""
     kidx = {k["kpi_code"]: k for k in kpis.to_dict("records")}
     tables = []
     for code, tb in lt["tables"].items():
@@ -205,7 +234,7 @@ def gather(
     kpis = _kpis(con)
     now, close = figures(con, month)
     before, _ = figures(con, previous_month(month))
-    shown = pick_period(now)
+    shown = with_quality(con, pick_period(now))
     frames = (now, close, before)
 
     def org_dicts(df: pd.DataFrame) -> list[dict]:
@@ -240,7 +269,7 @@ def gather(
                 "code": c["org_id"],
                 "scorecard": _scorecard(kpis, cols, shown, lang),
                 "red": _red(kpis, cols, shown, lang),
-                "league": _league_view(lt, kpis, lang) if lt["tables"] else None,
+                "league": league_view(lt, kpis, lang) if lt["tables"] else None,
             }
         )
     city = None
@@ -251,7 +280,7 @@ def gather(
             "name": " · ".join(top.name),
             "scorecard": _scorecard(kpis, columns, shown, lang),
             "red": _red(kpis, [*columns, *org_dicts(counties)], shown, lang),
-            "league": _league_view(lt, kpis, lang),
+            "league": league_view(lt, kpis, lang),
         }
     if close:
         state = t("closed", lang)

@@ -1,9 +1,11 @@
-"""Words and numbers of the bulletin, in Chinese and English: value formats, red-cell sentences."""
+"""Words and numbers of the bulletin, in Chinese and English: target / gap formats, red-cell sentences
+(values: `medcom.numbers.fmt_value`, shared with the dashboard)."""
 
 from __future__ import annotations
 
-import math
 from datetime import date
+
+from medcom.numbers import fmt_value, isnum
 
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("紧密型县域医共体建设监测通报", "County medical-community monitoring bulletin"),
@@ -52,6 +54,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "颜色：绿=达标，黄=预警，红=未达标，灰=无目标/样本不足",
         "Colours: green on target, amber near, red off target, grey no target / too few cases",
     ),
+    "prov_legend": (
+        "暂定 = 数据不完整或有批次预警（编号见表下说明）",
+        "Provisional = incomplete data or a batch warning (numbered notes below the table)",
+    ),
+    "red_provisional": ("（暂定）", " (provisional)"),
     "pt_month": ("当月", "month"),
     "pt_ytd": ("年初至今", "YTD"),
     "pt_year": ("{year}年", "{year}"),
@@ -72,36 +79,9 @@ def t(key: str, lang: str, **fmt) -> str:
     return text.format(**fmt) if fmt else text
 
 
-def isnum(v) -> bool:
-    if v is None:
-        return False
-    try:
-        return not math.isnan(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
 def _trim(x: float, digits: int) -> str:
     s = f"{x:,.{digits}f}"
     return s.rstrip("0").rstrip(".") if "." in s else s
-
-
-def fmt_value(v, unit: str | None, lang: str = "zh") -> str:
-    """A value as the scorecard shows it: 84.1%, 1,234, ¥12,345, 4.30‰, 12.3/10万."""
-    if not isnum(v):
-        return "—"
-    v = float(v)
-    if unit == "fraction":
-        return f"{v * 100:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "yuan":
-        return f"¥{v:,.0f}"
-    if unit == "per_mille":
-        return f"{v:.2f}‰"
-    if unit == "per_100k":
-        return f"{v:.1f}/10万" if lang == "zh" else f"{v:.1f}/100k"
-    return f"{v:,.2f}"
 
 
 def fmt_target(v, unit: str | None, lang: str = "zh") -> str:
@@ -167,3 +147,17 @@ def red_sentence(org_name: str, kpi_name: str, row: dict, unit: str | None, lang
     pt = "" if row["period_type"] == "month" else f" ({period_label(row['period_type'], row['period'], lang)})"
     word = "below" if below else "above"
     return f"{org_name} {kpi_name}{pt} {value}, {gap} {word} the target of {target}"
+
+
+__all__ = [
+    "LABELS",
+    "fmt_change",
+    "fmt_gap",
+    "fmt_signed_gap",
+    "fmt_target",
+    "fmt_value",
+    "isnum",
+    "period_label",
+    "red_sentence",
+    "t",
+]
