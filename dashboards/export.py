@@ -103,7 +103,7 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str, fig: s
         ws = wb.add_worksheet(_sheet_name(node, lang, used))
         ws.write(0, 0, neutralise(f"{node.name} · {month_label(month, lang)} · {t('pt_' + pt, lang)}"), fmt_title)
         ws.write(1, 0, neutralise(figures_line(q, month, fig, lang)))
-        row = 3
+        row = 2
         for tb in view(q, node, month, pt, lang=lang, fig=fig):
             orgs, cells = tb["orgs"], tb["cells"]
             by = {(r["kpi_code"], r["org_level"], r["org_id"]): r for r in cells.to_dict("records")}
@@ -150,7 +150,7 @@ def scorecard_xlsx(q: Queries, org: Org, month: date, pt: str, lang: str, fig: s
         ws.set_column(0, 0, 34)
         ws.set_column(1, 1, 9)
         ws.set_column(2, 60, 14)
-        ws.freeze_panes(4, 2)
+        ws.freeze_panes(3, 2)
     wb.close()
     return buf.getvalue()
 

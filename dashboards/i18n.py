@@ -103,9 +103,17 @@ _L: dict[str, tuple[str, str]] = {
     "replacements": ("数据替换记录", "Replacements"),
     "completeness": ("报送完整性", "Completeness"),
     "completeness_hint": (
-        "期望：每个县（市、区）每月一份；迟报 = 次月{day}日后才首次接收。",
-        "Expected: every county every month; late = first accepted after day {day} of the next month.",
+        "期望：每个县（市、区）每月一份（年度数据项每年一份），与指标“暂定”标记依据相同；"
+        "迟报 = 次月{day}日后才首次接收。事件类数据项（预付、检查、处罚、投诉）无事件之月无需报送。",
+        "Expected: every county every month (yearly feeds once a year), the deliveries the provisional "
+        "mark rests on; late = first accepted after day {day} of the next month. Event feeds (prepayments, "
+        "inspections, penalties, complaints) owe nothing in a month without events.",
     ),
+    "completeness_rebuild": (
+        "此快照尚无报送模型（marts.dq_deliveries）：请运行 medcom build。",
+        "This snapshot has no delivery model yet (marts.dq_deliveries): run medcom build.",
+    ),
+    "c_none": ("无文件（不要求）", "No file (none owed)"),
     "c_received": ("已报", "Received"),
     "c_late": ("迟报", "Late"),
     "c_rejected": ("被拒", "Rejected"),

@@ -318,7 +318,8 @@ def _kpi_values(orgs: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
 
 
 def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
-    batches, dq, quarantine, replacements, runs = [], [], [], [], []
+    batches, dq, quarantine, replacements, runs, coverage = [], [], [], [], [], []
+    county_of = {c[0]: c[2] for c in COMMUNITIES} | {c: c for c, _ in COUNTIES}
     n = 0
     for m in MONTHS:
         nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
@@ -408,6 +409,20 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
                                 ),
                             )
                         )
+    for b in batches:  # audit.batch_coverage, as ingest writes it (rejected files too, nothing loaded)
+        rest = b["file_name"][len(b["feed"]) + 1 :]  # <feed>_<YYYY-MM>_<key>.csv
+        month, key = rest[:7], rest[8:].removesuffix(".csv")
+        coverage.append(
+            dict(
+                batch_id=b["batch_id"],
+                feed=b["feed"],
+                org=key,
+                county=county_of[key],
+                period=month,
+                rows_loaded=b["rows_loaded"],
+                rows_quarantined=b["rows_quarantined"],
+            )
+        )
     replacements.append(
         dict(
             old_batch_id="b00001",
@@ -418,6 +433,7 @@ def _audit(orgs: pd.DataFrame, rng: random.Random) -> dict[str, pd.DataFrame]:
         )
     )
     return {
+        "batch_coverage": pd.DataFrame(coverage),
         "ingest_batches": pd.DataFrame(batches),
         "dq_results": pd.DataFrame(dq),
         "quarantine": pd.DataFrame(quarantine),
@@ -561,6 +577,45 @@ def _fund_monthly(kv: pd.DataFrame, prepay: pd.DataFrame, orgs: pd.DataFrame) ->
     return pd.DataFrame(rows)
 
 
+def _deliveries(coverage: pd.DataFrame, batches: pd.DataFrame) -> pd.DataFrame:
+    """marts.dq_deliveries of the fixture: every owed delivery (dense monthly feeds per county and month;
+    population and supervision agencies once a year, fund budgets once the county has a community —
+    none of the yearly files was sent) with what its batches did."""
+    b = coverage.merge(batches[["batch_id", "verdict", "received_at"]], on="batch_id")
+    rows = []
+    for feed in ("encounters", "phs_services", "phs_funds", "workforce"):
+        for county, _ in COUNTIES:
+            for m in MONTHS:
+                got = b[(b.feed == feed) & (b.county == county) & (b.period == f"{m:%Y-%m}")]
+                ok = got[got.verdict.isin(["accepted", "accepted_with_quarantine"])]
+                first = ok.received_at.min() if not ok.empty else None
+                end = (m.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+                rows.append(
+                    dict(
+                        feed=feed, cadence="month", county_code=county, period_start=m, period_end=end,
+                        accepted=int(not ok.empty), rejected_only=int(ok.empty and not got.empty),
+                        late=int(first is not None and first.date() > end + timedelta(days=10)),
+                        first_accepted_at=first, rows_loaded=int(ok.rows_loaded.sum()),
+                        rows_quarantined=int(ok.rows_quarantined.sum()), failed_expectations=0,
+                        warnings=None, warnings_zh=None,
+                    )
+                )  # fmt: skip
+    for year in sorted({m.year for m in MONTHS}):
+        for county, _ in COUNTIES:
+            has_comm = any(c[2] == county and c[3] <= date(year, 12, 31) for c in COMMUNITIES)
+            for feed in ("population", "supervision_agencies", *(["fund_budgets"] if has_comm else [])):
+                rows.append(
+                    dict(
+                        feed=feed, cadence="year", county_code=county, period_start=date(year, 1, 1),
+                        period_end=date(year, 12, 31), accepted=0, rejected_only=0, late=0, first_accepted_at=None,
+                        rows_loaded=0, rows_quarantined=0, failed_expectations=0, warnings=None, warnings_zh=None,
+                    )
+                )  # fmt: skip
+    df = pd.DataFrame(rows)
+    df["first_accepted_at"] = pd.to_datetime(df.first_accepted_at)
+    return df
+
+
 def build_snapshot(home: Path, seed: int = 3) -> Path:
     """Write a contract snapshot under home/published and point CURRENT at it."""
     rng = random.Random(seed)
@@ -592,6 +647,7 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
         tables.update({f"marts.{k}": v for k, v in _facts(orgs, rng).items()})
         tables.update({f"audit.{k}": v for k, v in _audit(orgs, rng).items()})
         tables["marts.fct_fund_monthly"] = _fund_monthly(kv, tables["marts.fct_fund_prepayments"], orgs)
+        tables["marts.dq_deliveries"] = _deliveries(tables["audit.batch_coverage"], tables["audit.ingest_batches"])
         for name, df in tables.items():
             con.register("_df", df)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
@@ -608,6 +664,8 @@ def build_snapshot(home: Path, seed: int = 3) -> Path:
             ("fct_encounters", "discharge_date"),
             ("fct_encounters", "month"),
             ("fct_fund_monthly", "month"),
+            ("dq_deliveries", "period_start"),
+            ("dq_deliveries", "period_end"),
         ]:
             con.execute(f"ALTER TABLE marts.{t} ALTER {c} TYPE DATE")
         con.execute("ALTER TABLE marts.fct_complaints ALTER facility_id TYPE VARCHAR")

@@ -99,3 +99,23 @@ def test_dashboard_cells_carry_the_mark_and_tooltip(con, dq_city, monkeypatch):
     assert trust.tooltip(b, "zh") == f"暂定数据：应报 1 份数据，已收并通过 0 份；缺：就诊结算记录 {COUNTY_B} 2021-01"
     by_month = {str(p)[:7]: bool(v) for p, v in zip(trend.period, trend.provisional, strict=True)}
     assert by_month[OUTLIER_MONTH] is True and by_month[NORMAL_MONTH] is False
+
+
+def test_completeness_grid_agrees_with_the_provisional_marks(con, dq_city, monkeypatch):
+    """The data-quality page's grid reads the same model of expected deliveries as the marks: a county
+    month the grid calls missing is exactly one the cell's tooltip names as missing."""
+    from dashboards.queries import Queries
+
+    monkeypatch.setenv("MEDCOM_HOME", str(dq_city))
+    with Queries() as q:
+        cg = q.completeness(2021, today=date(2026, 1, 1))
+    st = {(r.feed, r.county, r.month): r.state for r in cg.itertuples()}
+    assert st[("encounters", COUNTY_B, 1)] == "missing"
+    assert st[("encounters", COUNTY_A, 1)] == "late"  # ingested today, years after its month
+    assert st[("encounters", COUNTY_A, 3)] == "not_due"  # after the latest month with data
+    for month in (OUTLIER_MONTH, NORMAL_MONTH):
+        mm = int(month[5:])
+        for county in (COUNTY_A, COUNTY_B):
+            missing = _cell(con, "county", county, month)["missing"] or ""
+            grid_missing = st[("encounters", county, mm)] in ("missing", "rejected")
+            assert grid_missing == (f"encounters {county} {month}" in missing), (county, month, missing)

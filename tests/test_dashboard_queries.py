@@ -125,7 +125,8 @@ def test_completeness_states(dash_home):
         # community feeds are not expected before the county's first community was established
         cg20 = q.completeness(2020, today=date(2026, 1, 1))
         st20 = {(r.feed, r.county, r.month): r.state for r in cg20.itertuples()}
-        assert st20[("fund_prepayments", "411082", 3)] == "na"
+        assert st20[("fund_budgets", "411082", 0)] == "missing"  # the county's community came in July 2020
+        assert st20[("fund_prepayments", "411082", 3)] == "none"  # an event feed: nothing owed, nothing sent
         assert st20[("fund_prepayments", "411082", 7)] in ("received", "late")
         # yearly feeds: one cell per county (month 0)
         assert set(cg20[cg20.month == 0].feed) == {
@@ -175,15 +176,3 @@ def test_parse_month():
     assert parse_month("2021-06") == date(2021, 6, 1)
     assert parse_month("202106") == date(2021, 6, 1)
     assert parse_month("2021-13") is None and parse_month("x") is None and parse_month(None) is None
-
-
-def test_rejected_city_wide_file_of_a_province_covers_its_city_only():
-    from dashboards.queries.quality import _coverage_pairs
-
-    counties = {"411002", "411025", "411102", "411103"}
-    got = _coverage_pairs(None, "phs_services/411100/phs_services_2020-03.csv", counties, {})
-    assert got == {("411102", (2020, 3)), ("411103", (2020, 3))}
-    got = _coverage_pairs(None, "phs_services_2020-03.csv", counties, {})  # no city named: every county
-    assert {c for c, _ in got} == counties
-    got = _coverage_pairs(None, "encounters/411000/encounters_2020-03_411025.csv", counties, {})
-    assert got == {("411025", (2020, 3))}  # the county wins over the city folder

@@ -21,8 +21,9 @@ STATE_STYLE = {
     "missing": ("#f1c0c5", "#842029", "缺"),
     "not_due": ("#f8f9fa", "#adb5bd", "·"),
     "na": ("#ffffff", "#ced4da", "–"),
+    "none": ("#ffffff", "#adb5bd", "○"),
 }
-STATE_EN = {"received": "✓", "late": "L", "rejected": "✗", "missing": "M", "not_due": "·", "na": "–"}
+STATE_EN = {"received": "✓", "late": "L", "rejected": "✗", "missing": "M", "not_due": "·", "na": "–", "none": "○"}
 
 
 def _cell(r, lang):
@@ -154,12 +155,17 @@ def content(q, p, lang):
     ]
     if year is not None:
         cg = q.completeness(year, late_day)
+        grid = (
+            completeness_grid(cg, lang)
+            if not cg.empty
+            else html.Div(t("completeness_rebuild", lang), className="empty", id="completeness-rebuild")
+        )
         parts.append(
             html.Div(
                 [
                     html.H3(f"{t('completeness', lang)} · {year}"),
                     html.P(t("completeness_hint", lang, day=late_day), className="hint"),
-                    html.Div(completeness_grid(cg, lang), className="table-scroll"),
+                    html.Div(grid, className="table-scroll"),
                 ],
                 className="card",
             )
