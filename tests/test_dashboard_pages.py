@@ -43,7 +43,7 @@ def _find(component, pred):
     return out
 
 
-PAGES = ["/", "/kpi", "/fund", "/supervision", "/quality", "/sql", "/closes"]
+PAGES = ["/", "/kpi", "/league", "/fund", "/supervision", "/quality", "/sql", "/closes"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -243,3 +243,18 @@ def test_every_kpi_detail_renders(dash_home):
         _, page = render("/kpi", f"?code={code}")
         text = _json(page)
         assert "page-error" not in text and "definition-card" in text, code
+
+
+def test_league_page_in_a_county_scope_shows_only_its_communities(dash_home):
+    """A county user: no county league (it would show other counties' values), its own community league."""
+    with Queries(Scope("county", "411025")) as q:
+        assert q.league_choices() == [("community", "411025")]
+        others = {
+            c.name for c in q.orgs().pipe(lambda o: o[o.org_level == "county"]).itertuples() if c.org_id != "411025"
+        }
+    with Queries() as q:
+        assert q.league_choices()[0] == ("county", None)
+    _, page = render("/league", "?lang=en&league=county", Scope("county", "411025"))
+    text = _json(page)
+    assert "league-composite" in text and "Communities" in text and "page-error" not in text
+    assert not any(name in text for name in others), others
