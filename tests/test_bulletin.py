@@ -249,18 +249,14 @@ def test_bulletin_marks_provisional_cells_like_the_dashboard(dq_city, tmp_path, 
     finally:
         con.close()
     sc = ctx["city"]["scorecard"]
-    marked = {
-        (row["name"], col)
+    month_cells = [  # cells showing the month's own row (no period note)
+        ((row["name"], col), c)
         for row in sc["rows"]
         for col, c in zip(sc["columns"], row["cells"], strict=True)
-        if c["prov"]
-    }
-    unmarked = {
-        (row["name"], col)
-        for row in sc["rows"]
-        for col, c in zip(sc["columns"], row["cells"], strict=True)
-        if c["status"] != "absent" and not c["prov"]
-    }
+        if c["status"] != "absent" and not c["note"]
+    ]
+    marked = {key for key, c in month_cells if c["prov"]}
+    unmarked = {key for key, c in month_cells if not c["prov"]}
     shown = {(kname[k], names[f"{lv}:{o}"]) for k, lv, o, _ in prov if names.get(f"{lv}:{o}") in sc["columns"]}
     assert marked and marked == shown and not (unmarked & shown), marked ^ shown
     assert len(sc["notes"]) == len(set(sc["notes"])) and any(OUTLIER_WARNING in n for n in sc["notes"])
