@@ -82,7 +82,7 @@ def test_quality_and_export_on_the_built_city(city_env):
     with Queries() as q:
         years = q.batch_years()
         cg = q.completeness(years[0])
-        assert set(cg.state) <= {"received", "late", "rejected", "missing", "not_due", "na"}
+        assert set(cg.state) <= {"received", "late", "rejected", "missing", "not_due", "na", "none"}
         enc = cg[(cg.feed == "encounters") & (cg.state != "not_due")]
         assert (enc.state.isin(["received", "late"])).mean() > 0.5
         assert len(q.batches())

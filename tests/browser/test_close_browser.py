@@ -161,7 +161,7 @@ def test_league_page_ranks_counties_in_the_closed_figures(closed_city, closed_se
             [month, kpi, month],
         ).fetchall()
         county, county_name = con.execute(
-            "SELECT parent_id, any_value(o.name) FROM marts.dim_org c JOIN marts.dim_org o "
+            "SELECT c.parent_id, any_value(o.name) FROM marts.dim_org c JOIN marts.dim_org o "
             "ON o.org_level = 'county' AND o.org_id = c.parent_id WHERE c.org_level = 'community' "
             "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
         ).fetchone()
