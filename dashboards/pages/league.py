@@ -140,4 +140,4 @@ def content(q, p, lang):
     return html.Div(parts, id="league-page")
 
 
-layout = frame.page_layout(content)
+layout = frame.page_layout(content, cache=True)
