@@ -36,8 +36,12 @@ _APP: Dash | None = None
 
 
 def nav_pages() -> list[dict]:
-    """Registered pages shown in the top bar, in their `order`."""
-    pages = [pg for pg in dash.page_registry.values() if pg.get("nav", True) and pg["path"] != "/404"]
+    """Registered pages the request's user may open, shown in the top bar in their `order`."""
+    pages = [
+        pg
+        for pg in dash.page_registry.values()
+        if pg.get("nav", True) and pg["path"] != "/404" and frame.may_view(pg["path"])
+    ]
     return sorted(pages, key=lambda pg: (pg.get("order") or 0, pg["path"]))
 
 
@@ -97,9 +101,27 @@ def header(pathname: str, p: dict, lang: str, scope: Scope):
                 className="brand-wrap",
             ),
             html.Nav(links, className="nav"),
+            user_box(scope, lang),
             switch,
         ],
         className="topbar",
+    )
+
+
+def user_box(scope: Scope, lang: str):
+    """Who is signed in (name, role, scope) and the sign-out link; nothing outside a request."""
+    from dashboards.auth import signed_in
+
+    user = signed_in()
+    if user is None:
+        return None
+    where = scope_label(scope, lang).split(": ", 1)[-1] or t("scope_all", lang)
+    return html.Div(
+        [
+            html.Span(f"{user.name} · {t('role_' + user.role, lang)} · {where}", id="signed-in-user"),
+            html.A(t("sign_out", lang), href=f"/logout?lang={lang}", id="logout-link", className="lang"),
+        ],
+        className="user-box",
     )
 
 
@@ -121,7 +143,7 @@ def render(pathname: str | None, search: str | None, scope: Scope | None = None)
     pg = page_for(path)
     if pg is None:
         return header(path, p, lang, scope), html.Div("404", className="empty")
-    return header(path, p, lang, scope), frame.render_view(pg["layout"].content, p, scope)
+    return header(path, p, lang, scope), frame.render_view(pg["layout"].content, p, scope, path=path)
 
 
 def create_app(scope: Scope | None = None) -> Dash:
@@ -150,7 +172,11 @@ def create_app(scope: Scope | None = None) -> Dash:
     def _header(pathname, search):
         p = params(search)
         path = (pathname or "/").rstrip("/") or "/"
-        return header(path, p, norm_lang(p.get("lang")), frame.current_scope())
+        try:
+            scope = frame.current_scope()
+        except frame.OutOfScope:
+            return None
+        return header(path, p, norm_lang(p.get("lang")), scope)
 
     @app.callback(
         Output(frame.LOCATION, "search"),
@@ -166,6 +192,10 @@ def create_app(scope: Scope | None = None) -> Dash:
         return no_update if new == (search or "") else new
 
     server = app.server
+    from dashboards import api, auth
+
+    auth.init(server)
+    api.init(server)
 
     @server.route("/report")
     def _report():
@@ -174,6 +204,9 @@ def create_app(scope: Scope | None = None) -> Dash:
 
         p = dict(request.args)
         lang = norm_lang(p.get("lang"))
+        if not frame.may("export"):
+            return Response(t("not_permitted", lang), status=403, mimetype="text/plain; charset=utf-8")
+        frame.audit("report", params=p)
         try:
             with frame.queries() as q:
                 _, month, pt = resolve(q, p)
@@ -182,6 +215,8 @@ def create_app(scope: Scope | None = None) -> Dash:
                 body = report_html(q, month, pt, lang, figures_of(q, p, month)[0])
         except NoWarehouse:
             return Response(t("no_warehouse", lang), status=503, mimetype="text/plain; charset=utf-8")
+        except frame.OutOfScope:
+            return Response(t("not_permitted", lang), status=403, mimetype="text/plain; charset=utf-8")
         return Response(body, mimetype="text/html; charset=utf-8")
 
     @server.route("/bulletin.pdf")

@@ -53,9 +53,68 @@ LOCATION = "_pages_location"  # the dcc.Location of dash.page_container
 CARRY = ("lang", "month", "pt")  # query parameters that survive when moving between pages
 
 
+class OutOfScope(PermissionError):
+    """The signed-in user may not see this (role or instance scope)."""
+
+
 def current_scope() -> Scope:
-    """The scope of the current request: the one place it is chosen."""
-    return Scope.from_env()
+    """The scope of the current request — the one place it is chosen: the signed-in user's scope
+    (`access.users.User.scope`), narrowed by `MEDCOM_DASHBOARD_COUNTY` when an instance is pinned to
+    one county (a thin alias; a user scoped elsewhere is refused). Outside a request (tools, tests)
+    it is that alias or the whole warehouse; inside one, without a user, nothing (fail closed)."""
+    from flask import has_request_context
+
+    from dashboards.auth import signed_in
+
+    pinned = Scope.from_env()
+    if not has_request_context():
+        return pinned
+    user = signed_in()
+    if user is None:
+        raise OutOfScope("not signed in")
+    scope = user.scope
+    if not pinned.is_all:
+        if scope.is_all:
+            return pinned
+        if scope != pinned:
+            raise OutOfScope(f"this instance serves {pinned}, not {scope}")
+    return scope
+
+
+def audit(event: str, **detail) -> None:
+    """Access-log an event of the signed-in user (nothing outside a request)."""
+    from access import log
+    from dashboards.auth import signed_in
+
+    user = signed_in()
+    if user is not None:
+        log.record(event, user, **detail)
+
+
+def may_view(path: str) -> bool:
+    """May the request's user open the page at `path` (always outside a request)?"""
+    from flask import has_request_context
+
+    from access import roles
+    from dashboards.auth import signed_in
+
+    if not has_request_context():
+        return True
+    user = signed_in()
+    return user is not None and roles.may_view(user.role, path)
+
+
+def may(action: str) -> bool:
+    """May the request's user do `action` (sql, export, admin; always outside a request)?"""
+    from flask import has_request_context
+
+    from access import roles
+    from dashboards.auth import signed_in
+
+    if not has_request_context():
+        return True
+    user = signed_in()
+    return user is not None and roles.can(user.role, action)
 
 
 def queries(scope: Scope | None = None) -> Queries:
@@ -68,11 +127,14 @@ def normalise_params(kwargs: dict) -> dict[str, str]:
     return {k: (v[-1] if isinstance(v, list) else v) for k, v in kwargs.items() if v not in (None, "", [])}
 
 
-def render_view(content, p: dict, scope: Scope | None = None, cached: bool = False):
-    """The page body for `content(q, p, lang)`; a missing warehouse or a failing view is said in plain words.
-    `cached=True` (the running app, for pages registered with `cache=True`): from the view cache, as
-    the JSON data Dash sends; otherwise the component tree (tools and tests walk it)."""
+def render_view(content, p: dict, scope: Scope | None = None, cached: bool = False, path: str | None = None):
+    """The page body for `content(q, p, lang)`; a missing warehouse, a page the role may not open or a
+    failing view is said in plain words. `cached=True` (the running app, for pages registered with
+    `cache=True`): from the view cache (keyed by snapshot, scope and URL; the role is checked first),
+    as the JSON data Dash sends; otherwise the component tree (tools and tests walk it)."""
     lang = norm_lang(p.get("lang"))
+    if path is not None and not may_view(path):
+        return html.Div(t("not_permitted", lang), className="empty", id="not-permitted")
     try:
         with queries(scope) as q:
             if not cached or q.cache_key is None:
@@ -87,6 +149,8 @@ def render_view(content, p: dict, scope: Scope | None = None, cached: bool = Fal
             return q.memo(content.__module__, args, compute, shared=True, store=query_cache.views)
     except NoWarehouse:
         return html.Div(t("no_warehouse", lang), className="empty", id="no-warehouse")
+    except OutOfScope:
+        return html.Div(t("not_permitted", lang), className="empty", id="not-permitted")
     except Exception as exc:  # one bad view must not take the page down: say so, log the detail
         log.exception("dashboard page failed for %s", p)
         return html.Div(f"{t('view_failed', lang)}: {type(exc).__name__}: {exc}", className="error", id="page-error")
@@ -100,7 +164,12 @@ def page_layout(content, cache: bool = False, cache_extra=None):
     content.cache_extra = cache_extra
 
     def layout(**kwargs):
-        return render_view(content, normalise_params(kwargs), cached=content.cached)
+        import dash
+
+        p = normalise_params(kwargs)
+        path = dash.page_registry.get(content.__module__, {}).get("path")
+        audit("page", path=path, params=p)
+        return render_view(content, p, cached=content.cached, path=path)
 
     layout.content = content
     return layout

@@ -258,6 +258,13 @@ def controls(q: Queries, month: date, pt: str, lang: str, with_export: bool = Tr
     return html.Div(items, className="controls")
 
 
+def out_of_scope_notice(q: Queries, p: dict, lang: str):
+    """A plain notice when the URL names an org the viewer may not see (the view falls back to their root)."""
+    if p.get("level") and p.get("org") and not q.in_scope(p["level"], p["org"]):
+        return html.Div(t("out_of_scope", lang), className="notice", id="out-of-scope")
+    return None
+
+
 def page(
     q: Queries,
     p: dict,
@@ -315,6 +322,7 @@ def page(
                     html.Span(f" · {month_label(month, lang)} · {t('pt_' + pt, lang)}", className="subtitle"),
                 ]
             ),
+            out_of_scope_notice(q, p, lang),
             controls(q, month, pt, lang, with_export=families is None, fig=fig),
             close_banner(q, month, fig, close, base, state, lang),
             html.Div([breadcrumbs(q, org, base, state, lang), summary(tables, org, lang)], className="crumb-row"),

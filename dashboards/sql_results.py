@@ -12,14 +12,14 @@ from dashboards.i18n import t
 from dashboards.queries import run_sql
 
 
-def execute(sql: str, lang: str, max_rows: int = 10_000):
+def execute(sql: str, lang: str, max_rows: int = 10_000, scope=None):
     """Run the query; returns (results component, status text). Errors are shown in plain words."""
     import duckdb
 
     from medcom.errors import MedcomError
 
     try:
-        res = run_sql(sql, max_rows=max_rows)
+        res = run_sql(sql, max_rows=max_rows, scope=scope)
     except (MedcomError, duckdb.Error) as exc:  # QueryRejected is a MedcomError
         return html.Div(
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__, className="error", id="sql-error"
@@ -40,8 +40,8 @@ def _unique(cols):
     return out
 
 
-def to_frame(sql: str, max_rows: int = 10_000) -> pd.DataFrame:
-    res = run_sql(sql, max_rows=max_rows)
+def to_frame(sql: str, max_rows: int = 10_000, scope=None) -> pd.DataFrame:
+    res = run_sql(sql, max_rows=max_rows, scope=scope)
     return pd.DataFrame(res.rows, columns=_unique(res.columns))
 
 
@@ -64,12 +64,12 @@ def xlsx_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def sql_download(kind: str, sql_text: str) -> dict | None:
+def sql_download(kind: str, sql_text: str, scope=None) -> dict | None:
     """dcc.Download payload of the query's rows (`kind` csv or xlsx); None for a refused query."""
     from warehouse.sandbox import QueryRejected
 
     try:
-        df = to_frame(sql_text)
+        df = to_frame(sql_text, scope=scope)
     except QueryRejected:
         return None
     if kind == "csv":

@@ -31,6 +31,10 @@ app = typer.Typer(
 
 _state = {"verbose": False}
 
+from access.cli import app as _users_app  # noqa: E402
+
+app.add_typer(_users_app, name="users")
+
 
 def _version(value: bool) -> None:
     if value:
@@ -235,6 +239,9 @@ def demo(
     calendar = arrivals(inbox) if (inbox / CALENDAR).exists() else None
     ingest_paths([inbox], verdicts="problems", received_at=calendar, publish=False)
     run_build()
+    from access.demo import ensure_demo_users, print_demo_users
+
+    print_demo_users(ensure_demo_users())
     progress.log_note()
     if serve_after:
         _check_listen(host, port)

@@ -167,8 +167,11 @@ def test_scorecard_xlsx_one_sheet_per_level_with_colours(dash_home):
 
 
 def test_report_html(dash_home):
+    from access_helpers import ensure_user, login
+
     app = create_app(Scope())
     client = app.server.test_client()
+    login(client, "report-admin", ensure_user(dash_home, "report-admin", "admin"))
     r = client.get("/report?month=2021-06&pt=ytd")
     assert r.status_code == 200
     body = r.get_data(as_text=True)

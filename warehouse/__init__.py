@@ -102,6 +102,7 @@ def publish() -> Path:
     staging = p.published / f".{SNAPSHOT_PREFIX}{stamp}.partial"
     staging.mkdir(parents=True, exist_ok=True)
     _copy_with_progress(p.warehouse, staging / "warehouse.duckdb")
+    _publish_scoped(staging)
     os.replace(staging, folder)
     target = folder / "warehouse.duckdb"
     pointer_tmp = p.published / "CURRENT.tmp"
@@ -137,6 +138,19 @@ def _copy_with_progress(src: Path, dst: Path, chunk: int = 64 << 20) -> None:
             step.advance(sent)
     if offset != size:
         raise OSError(f"copy of {src} stopped at {offset} of {size} bytes")
+
+
+def _publish_scoped(staging: Path) -> None:
+    """Each county's (and each scoped user's) copy beside the full snapshot (`access.snapshots`); a failure
+    here publishes the full snapshot anyway — the copy is then made on first use."""
+    import logging
+
+    from access.snapshots import publish_scoped
+
+    try:
+        publish_scoped(staging)
+    except Exception:  # noqa: BLE001 - never lose a build over a derived copy
+        logging.getLogger("medcom.publish").exception("scoped snapshots not written (made on first use)")
 
 
 def _prune(folder: Path, keep: str) -> None:

@@ -68,14 +68,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def run_query(sql: str, max_rows: int = DEFAULT_MAX_ROWS, timeout: float = DEFAULT_TIMEOUT) -> QueryResult:
-    """Run one read-only query over the published warehouse."""
-    from warehouse import connect_reader
+def run_query(sql: str, max_rows: int = DEFAULT_MAX_ROWS, timeout: float = DEFAULT_TIMEOUT, scope=None) -> QueryResult:
+    """Run one read-only query over the published warehouse — for a `scope` below the whole warehouse, over
+    that scope's snapshot (`access.snapshots`), which holds no other rows."""
+    from access.scope import Scope
+    from access.snapshots import connect_scoped
 
     text = check_statement(sql)
     if max_rows < 1:
         raise QueryRejected("--max-rows must be at least 1")
-    con = connect_reader()
+    con = connect_scoped(scope or Scope())
     timed_out = threading.Event()
 
     def _stop() -> None:

@@ -24,6 +24,7 @@ from dashboards.components import (
 from dashboards.controls import control, period_type_control, picker, qp, requested_or_latest
 from dashboards.i18n import family_label, feed_label, pick, t
 from dashboards.queries import LEVEL_ORDER, Org, Queries, parse_month
+from dashboards.scorecard import out_of_scope_notice
 
 dash.register_page(__name__, path="/kpi", name="nav_kpi", order=1)
 
@@ -278,7 +279,11 @@ def content(q: Queries, p: dict, lang: str):
         ],
         className="controls",
     )
-    body = [html.H2([kpi_name(k, lang), html.Span(f" · {k['kpi_code']}", className="subtitle")]), ctrl]
+    body = [
+        html.H2([kpi_name(k, lang), html.Span(f" · {k['kpi_code']}", className="subtitle")]),
+        out_of_scope_notice(q, p, lang),
+        ctrl,
+    ]
     if tr.empty:
         body.append(html.P(t("no_data_month", lang), className="empty"))
         body.append(definition_card(q, k, lang))

@@ -6,6 +6,7 @@ import dash
 from dash import Input, Output, State, callback, no_update
 
 from dashboards import frame
+from dashboards.components import params
 from dashboards.export import export_scorecard
 from dashboards.scorecard import page
 
@@ -26,4 +27,7 @@ layout = frame.page_layout(content, cache=True)
     prevent_initial_call=True,
 )
 def _export(n, search):
-    return (export_scorecard(search, frame.current_scope()) or no_update) if n else no_update
+    if not n or not frame.may("export"):
+        return no_update
+    frame.audit("export_xlsx", params=params(search))
+    return export_scorecard(search, frame.current_scope()) or no_update

@@ -72,7 +72,11 @@ layout = frame.page_layout(content, cache=True, cache_extra=manifest_stamp)
     prevent_initial_call=True,
 )
 def _run(n, text, search):
-    return execute(text or "", norm_lang(params(search).get("lang")))
+    lang = norm_lang(params(search).get("lang"))
+    if not frame.may("sql"):
+        return html.Div(t("not_permitted", lang), className="error", id="sql-error"), ""
+    frame.audit("sql", sql=text or "", via="page")
+    return execute(text or "", lang, scope=frame.current_scope())
 
 
 @callback(
@@ -84,4 +88,7 @@ def _run(n, text, search):
 )
 def _download(n_csv, n_xlsx, text):
     kind = "csv" if ctx.triggered_id == "sql-csv" else "xlsx"
-    return sql_download(kind, text or "") or no_update
+    if not frame.may("sql"):
+        return no_update
+    frame.audit("sql_download", sql=text or "", format=kind)
+    return sql_download(kind, text or "", frame.current_scope()) or no_update

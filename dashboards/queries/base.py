@@ -17,15 +17,21 @@ class NoWarehouse(MedcomError):
     """No snapshot has been published yet."""
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """Read-only connection to the current published snapshot (same settings as the SQL sandbox)."""
-    from warehouse import connect_reader
+def connect(scope: Scope | None = None) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to the current published snapshot (same settings as the SQL sandbox); for a
+    scope below the whole warehouse, to that scope's snapshot (`access.snapshots`), which holds no
+    other rows — the pages' own scope filters are a second fence."""
+    from access.snapshots import connect_scoped
+    from warehouse import current_snapshot
 
+    if current_snapshot() is None:
+        raise NoWarehouse("no published warehouse yet: run `medcom ingest` and `medcom build` first")
+    scope = scope or Scope()
     try:
-        con = connect_reader()
+        con = connect_scoped(scope)
     except MedcomError as exc:
         raise NoWarehouse(str(exc)) from None
-    cache.keep_open(con, connect_reader)
+    cache.keep_open(con, lambda: connect_scoped(scope))
     return con
 
 
@@ -55,7 +61,7 @@ class Reader:
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = connect(**self._connect_args())
+            self._con = connect(self.scope, **self._connect_args())
             if self._cache_key and not cache.reads_snapshot(self._con, self._cache_key[0]):
                 self._stale = True  # published in between: this request's results are not cached
         return self._con

@@ -59,13 +59,38 @@ def browser_home(request, tmp_path_factory) -> Path:
     return home
 
 
+def first_county(home: Path) -> str:
+    """The first county with a medical community in `home`'s published warehouse."""
+    import duckdb
+
+    snap = home / "published" / (home / "published" / "CURRENT").read_text(encoding="utf-8").strip()
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        return con.execute(
+            "SELECT min(parent_id) FROM marts.dim_org WHERE org_level = 'community' AND parent_level = 'county'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def ensure_browser_users(home: Path) -> str:
+    """An admin and a county user in `home` (the real `medcom users` command); returns the user's county."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from access_helpers import ADMIN, COUNTY_USER, ensure_user
+
+    county = first_county(home)
+    ensure_user(home, ADMIN, "admin")
+    ensure_user(home, COUNTY_USER, "county", county)
+    return county
+
+
 @contextlib.contextmanager
-def serving(home: Path, log_dir: Path):
+def serving(home: Path, log_dir: Path, cookie: str = "medcom_session"):
     """Run `medcom serve --port <free>` on `home`; yields the base URL; stops it afterwards."""
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (run `make browser`)")
     port = _free_port()
-    env = dict(os.environ, MEDCOM_HOME=str(home))
+    env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SESSION_COOKIE=cookie)
     env.pop("MEDCOM_DASHBOARD_COUNTY", None)
     medcom = str(Path(sys.executable).parent / "medcom")
     log_path = log_dir / "serve.log"
@@ -99,8 +124,14 @@ def serving(home: Path, log_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def server(browser_home, tmp_path_factory):
-    """`medcom serve` on the session's warehouse (see `browser_home`)."""
+def browser_county(browser_home) -> str:
+    """The county of the browser tests' county user (users created in the session's home)."""
+    return ensure_browser_users(browser_home)
+
+
+@pytest.fixture(scope="session")
+def server(browser_home, browser_county, tmp_path_factory):
+    """`medcom serve` on the session's warehouse (see `browser_home`), with an admin and a county user."""
     with serving(browser_home, tmp_path_factory.mktemp("serve")) as base:
         yield base
 
@@ -120,7 +151,8 @@ def scratch_server(tmp_path):
 
     home = tmp_path / "home"
     build_snapshot(home)
-    with serving(home, tmp_path) as base:
+    ensure_browser_users(home)
+    with serving(home, tmp_path, cookie="medcom_scratch") as base:
         yield base, home
 
 
@@ -167,6 +199,9 @@ def driver(server, downloads):
     d.set_page_load_timeout(60)
     d.set_script_timeout(30)
     d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    from access_helpers import ADMIN, sign_in
+
+    sign_in(d, server, ADMIN)  # the other browser tests run as the admin
     yield d
     d.quit()
     shutil.rmtree(profile, ignore_errors=True)

@@ -223,10 +223,12 @@ def test_new_build_shows_without_restart(scratch_server, driver):
 
     Runs on its own server over a throw-away warehouse, so the shared test city stays untouched.
     """
+    from access_helpers import ADMIN, sign_in
     from dashboard_fixture import build_snapshot
 
     server, browser_home = scratch_server
     css = "#scorecard-0 tr[data-kpi='in_county_visit_rate'] td.cell"
+    sign_in(driver, server, ADMIN)  # its own session cookie, so the main server's session stays
     driver.get(server + "/?month=2021-06")
     before = _wait_for(lambda: _text(driver, css), what="city value")
     build_snapshot(browser_home, seed=99)

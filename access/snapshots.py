@@ -1,0 +1,218 @@
+"""Scoped snapshots: a copy of the published warehouse holding only one scope's rows.
+
+A county user's (or a city analyst's) SQL — the SQL page and `POST /api/sql` — runs on
+`published/<snapshot>/scopes/<level>-<code>/warehouse.duckdb`, so no statement can reach rows
+outside the scope, whatever it says. `publish_scoped(folder)` writes them for every county of the
+warehouse and every user's scope, beside the full snapshot, before `published/CURRENT` moves;
+`scoped_snapshot(scope)` returns the current one and makes it on first use (a user added after the
+last build).
+
+What a scoped snapshot holds (generic, so tables added later are scoped too; fail closed):
+- a table with `org_level` + `org_id` (dim_org, kpi_values, closed.kpi_values, …): rows of orgs in
+  the scope (`access.scope.members`), plus rows that name no org (catalogue-wide defaults);
+- else a table with org columns (`facility_id`, `insured_county_code`, `county_code`,
+  `community_id`, `township_code`, …): rows where ANY of them is in the scope (a fact insured in the
+  county or at a facility located in it);
+- the audit tables by their batches: batches whose coverage or file name names one of the scope's
+  counties or communities, their expectation results, their quarantined rows that name the scope,
+  and replacements of the scope's coverage keys;
+- org-free tables on a short list (`marts.dim_kpi`, `audit.runs`) whole;
+- anything else (a table that cannot be scoped) is left out, never copied whole. Views are left out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from access.scope import Scope, members
+
+# column -> org level it names (facts and raw tables)
+ORG_COLUMNS = {
+    "facility_id": "facility",
+    "insured_county_code": "county",
+    "county_code": "county",
+    "community_id": "community",
+    "catchment_community_id": "community",
+    "member_community_id": "community",
+    "township_code": "township",
+    "city_code": "city",
+    "province_code": "province",
+    "region_code": None,  # an administrative code of any level (codes are unique across levels)
+}
+# org-free tables copied whole: the KPI catalogue, ingest runs, the calendar, public-health service weights
+WHOLE = {
+    ("marts", "dim_kpi"),
+    ("marts", "kpi_catalogue"),
+    ("audit", "runs"),
+    ("intermediate", "int_months"),
+    ("raw", "phs_weights"),
+}
+SCOPES_DIR = "scopes"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_filter(schema: str, table: str, columns: list[str]) -> str | None:
+    """The WHERE clause that keeps a table's in-scope rows (over temp tables _scope_orgs, _scope_keys,
+    _scope_batches); 'TRUE' for an org-free table on the list; None = leave the table out."""
+    cols = set(columns)
+    if {"org_level", "org_id"} <= cols:
+        return "(org_id IS NULL OR (org_level, CAST(org_id AS VARCHAR)) IN (SELECT org_level, org_id FROM _scope_orgs))"
+    named = [c for c in columns if c in ORG_COLUMNS]
+    if named:
+        tests = []
+        for c in named:
+            level = f" WHERE org_level = '{ORG_COLUMNS[c]}'" if ORG_COLUMNS[c] else ""
+            tests.append(f"CAST({_q(c)} AS VARCHAR) IN (SELECT org_id FROM _scope_orgs{level})")
+        return "(" + " OR ".join(tests) + ")"
+    if schema == "audit" and table == "ingest_batches":
+        return "batch_id IN (SELECT batch_id FROM _scope_batches)"
+    if schema == "audit" and table == "dq_results" and "batch_id" in cols:
+        return "batch_id IN (SELECT batch_id FROM _scope_batches)"
+    if schema == "audit" and table == "quarantine" and {"batch_id", "row_json"} <= cols:
+        return (
+            "batch_id IN (SELECT batch_id FROM _scope_batches) AND EXISTS "
+            "(SELECT 1 FROM _scope_rowkeys k WHERE contains(coalesce(row_json, ''), k.key))"
+        )
+    if schema == "audit" and table == "replacements" and "coverage_key" in cols:
+        return "EXISTS (SELECT 1 FROM _scope_keys k WHERE contains(coalesce(coverage_key, ''), k.key))"
+    if (schema, table) in WHOLE:
+        return "TRUE"
+    return None
+
+
+def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
+    """Write the `scope` copy of snapshot `src` to `dest` (atomically: a partial file, then rename)."""
+    if scope.is_all:
+        raise ValueError("the whole warehouse needs no scoped copy")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+        orgs = con.execute("SELECT * FROM src.marts.dim_org").df()
+        orgs["org_id"] = orgs["org_id"].astype(str)
+        keep = members(orgs.astype(object).where(orgs.notna(), None).to_dict("records"), scope)
+        if (scope.level, scope.code) not in keep:
+            raise LookupError(f"{scope} is not an org of the warehouse")
+        con.execute("CREATE TEMP TABLE _scope_orgs (org_level VARCHAR, org_id VARCHAR)")
+        con.executemany("INSERT INTO _scope_orgs VALUES (?, ?)", sorted(keep))
+        con.execute(
+            "CREATE TEMP TABLE _scope_keys AS SELECT org_id AS key FROM _scope_orgs "
+            "WHERE org_level IN ('county', 'community')"
+        )
+        con.execute(
+            "CREATE TEMP TABLE _scope_rowkeys AS SELECT org_id AS key FROM _scope_orgs "
+            "WHERE org_level IN ('county', 'community', 'township', 'facility')"
+        )
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'src' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+        ).fetchall()
+        if ("audit", "ingest_batches") in tables:
+            con.execute(
+                "CREATE TEMP TABLE _scope_batches AS SELECT batch_id FROM src.audit.ingest_batches b WHERE EXISTS "
+                "(SELECT 1 FROM _scope_keys k WHERE contains(coalesce(b.coverage, '') || ' ' || "
+                "coalesce(b.file_name, ''), k.key))"
+            )
+        else:
+            con.execute("CREATE TEMP TABLE _scope_batches (batch_id VARCHAR)")
+        for schema, table in tables:
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'src' "
+                    "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                    [schema, table],
+                ).fetchall()
+            ]
+            where = table_filter(schema, table, cols)
+            if where is None:
+                continue
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
+            con.execute(
+                f"CREATE TABLE {_q(schema)}.{_q(table)} AS SELECT * FROM src.{_q(schema)}.{_q(table)} WHERE {where}"
+            )
+        con.execute("DETACH src")
+    finally:
+        con.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def scoped_path(folder: Path, scope: Scope) -> Path:
+    return folder / SCOPES_DIR / scope.key / "warehouse.duckdb"
+
+
+def default_scopes(src: Path) -> list[Scope]:
+    """Every county of the warehouse, plus the scopes of the users that have one."""
+    from access.users import all_users
+
+    con = duckdb.connect(str(src), read_only=True)
+    try:
+        counties = [r[0] for r in con.execute("SELECT org_id FROM marts.dim_org WHERE org_level = 'county'").fetchall()]
+    finally:
+        con.close()
+    scopes = {Scope("county", str(c)) for c in counties}
+    scopes |= {u.scope for u in all_users() if not u.scope.is_all}
+    return sorted(scopes, key=str)
+
+
+def publish_scoped(folder: Path, scopes: list[Scope] | None = None) -> list[Path]:
+    """Scoped copies of the snapshot in `folder` (called by `warehouse.publish` before CURRENT moves)."""
+    src = folder / "warehouse.duckdb"
+    out = []
+    for scope in scopes if scopes is not None else default_scopes(src):
+        try:
+            out.append(build_scoped(src, scoped_path(folder, scope), scope))
+        except LookupError:  # a user's scope the new data no longer has: made (and refused) on use
+            continue
+    return out
+
+
+def scoped_snapshot(scope: Scope) -> Path:
+    """The current snapshot's copy for `scope`, made on first use (under a lock)."""
+    from medcom.errors import MedcomError
+    from warehouse import current_snapshot
+
+    snap = current_snapshot()
+    if snap is None:
+        raise MedcomError("no published warehouse yet: run `medcom ingest` and `medcom build` first")
+    # a snapshot folder (published/warehouse-<ts>/warehouse.duckdb) holds its scoped copies; a bare
+    # snapshot file (older layout, test fixtures) gets a folder of its own beside it
+    folder = snap.parent if snap.name == "warehouse.duckdb" else snap.parent / f".scopes-{snap.stem}"
+    dest = scoped_path(folder, scope)
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent.parent / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            if not dest.exists():
+                try:
+                    build_scoped(snap, dest, scope)
+                except LookupError as exc:
+                    shutil.rmtree(dest.parent, ignore_errors=True)
+                    raise MedcomError(str(exc)) from None
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return dest
+
+
+def connect_scoped(scope: Scope) -> duckdb.DuckDBPyConnection:
+    """Read-only connection (reader settings) to the scope's snapshot; the full one for the whole warehouse."""
+    from warehouse import connect_reader, reader_config
+
+    if scope.is_all:
+        return connect_reader()
+    return duckdb.connect(str(scoped_snapshot(scope)), read_only=True, config=reader_config())
