@@ -99,5 +99,6 @@ def show_log(
             raise AccessError(f"--since wants a day as YYYY-MM-DD, not {since!r}") from None
     for e in log.read(user=user, since=day):
         print(
-            f"{e['ts'][:19]}Z  {e.get('user') or '-':<16} {e.get('role') or '-':<8} {e['event']:<14} {log.describe(e)}"
+            f"{e['ts'][:19]}Z {e.get('user') or '-':<16} {e.get('role') or '-':<8} {e.get('scope') or '-':<16} "
+            f"{e['event']:<13} {log.describe(e)}"
         )

@@ -270,3 +270,39 @@ def test_month_picker_writes_the_url(server, driver):
         what="scorecard of the chosen month",
     )
     assert not _severe(driver)
+
+
+def test_county_user_signs_in_and_sees_only_the_county(server, driver, browser_county, shots):
+    """Sign out the admin, sign in as a county user through the real form, see only that county, try another
+    county's URL (shown as out of scope, none of its figures), sign out; then the admin again."""
+    from access_helpers import ADMIN, COUNTY_USER, sign_in
+
+    driver.get(server + "/")
+    _wait(driver, "a[id^='drill-county-']")
+    counties = [
+        e.get_attribute("id")[len("drill-county-") :]
+        for e in driver.find_elements("css selector", "a[id^='drill-county-']")
+    ]
+    other = next(c for c in counties if c != browser_county)  # a county the user may not see
+    _click(driver, "#logout-link")
+    _wait(driver, "#login-form")
+    driver.get(server + "/?month=2021-06")
+    assert "/login" in driver.current_url  # signed out: pages redirect to the sign-in form
+    sign_in(driver, server, COUNTY_USER)
+    _wait(driver, "#scorecard-0")
+    _settle(driver)
+    who = _text(driver, "#signed-in-user")
+    assert COUNTY_USER in who
+    crumbs = _text(driver, "#breadcrumbs")
+    assert crumbs and crumbs in who  # the county is the root, and the header names it as the scope
+    assert driver.find_elements("css selector", "#scorecard-0 th.org-head")
+    assert not driver.find_elements("css selector", "a[id^='drill-county-']")  # no other county to drill to
+    driver.get(server + f"/?level=county&org={other}")
+    _wait(driver, "#out-of-scope")
+    _settle(driver)
+    assert f"crumb-county-{other}" not in driver.page_source and f"drill-county-{other}" not in driver.page_source
+    assert _wait(driver, f"#crumb-county-{browser_county}")
+    driver.save_screenshot(str(shots / "county-user.png"))
+    _click(driver, "#logout-link")
+    _wait(driver, "#login-form")
+    sign_in(driver, server, ADMIN)  # leave the session as the other tests expect it

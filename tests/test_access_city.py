@@ -1,0 +1,176 @@
+"""A county user's view of every page, download, report, SQL result and API answer on the generated city,
+checked against the data (the shared `built_city`; slow)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import duckdb
+import openpyxl
+import pytest
+from access_helpers import dash_call, ensure_user, login, page_json
+
+from access.scope import Scope, members
+from access.snapshots import ORG_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+PAGES = ["/", "/kpi", "/fund", "/supervision", "/quality", "/sql"]
+
+
+@pytest.fixture(scope="module")
+def city(built_city):
+    """The full snapshot, one county with communities, its members and the other counties' codes and names."""
+    snap = built_city / "published" / (built_city / "published" / "CURRENT").read_text().strip()
+    con = duckdb.connect(str(snap), read_only=True)
+    orgs = con.execute("SELECT * FROM marts.dim_org").df()
+    orgs["org_id"] = orgs.org_id.astype(str)
+    county = con.execute(
+        "SELECT min(parent_id) FROM marts.dim_org WHERE org_level = 'community' AND parent_level = 'county'"
+    ).fetchone()[0]
+    mine = members(orgs.astype(object).where(orgs.notna(), None).to_dict("records"), Scope("county", county))
+    counties = orgs[orgs.org_level == "county"]
+    others = {r.org_id: r["name"] for _, r in counties.iterrows() if r.org_id != county}
+    city_row = orgs[orgs.org_level == "city"].iloc[0]
+    yield dict(
+        snap=snap,
+        con=con,
+        county=county,
+        members=mine,
+        others=others,
+        city=(city_row.org_id, city_row["name"]),
+        name=counties.set_index("org_id").name[county],
+        counties=list(counties.org_id),
+    )
+    con.close()
+
+
+def _expected_where(columns: list[str], mine: set) -> str:
+    """The spec's rule written out for one table: a row concerns the county when an org column names one of
+    its orgs (insured there, at a facility there, …)."""
+    by_level: dict = {}
+    for level, oid in mine:
+        by_level.setdefault(level, set()).add(oid)
+    tests = []
+    for c in columns:
+        if c in ORG_COLUMNS:
+            ids = set().union(*by_level.values()) if ORG_COLUMNS[c] is None else by_level.get(ORG_COLUMNS[c], set())
+            lst = ", ".join("'" + i.replace("'", "''") + "'" for i in sorted(ids)) or "NULL"
+            tests.append(f'CAST("{c}" AS VARCHAR) IN ({lst})')
+    return " OR ".join(tests)
+
+
+def test_county_snapshots_hold_only_the_county(city):
+    folder = city["snap"].parent / "scopes"
+    for c in city["counties"]:  # published beside the full one at the build, for every county
+        assert (folder / f"county-{c}" / "warehouse.duckdb").exists(), c
+    scoped = duckdb.connect(str(folder / f"county-{city['county']}" / "warehouse.duckdb"), read_only=True)
+    full, mine = city["con"], city["members"]
+    tables = scoped.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    assert ("marts", "fct_encounters") in tables and ("marts", "kpi_values") in tables
+    checked = 0
+    for schema, table in tables:
+        cols = [r[0] for r in scoped.execute(f'DESCRIBE "{schema}"."{table}"').fetchall()]
+        name = f'"{schema}"."{table}"'
+        if {"org_level", "org_id"} <= set(cols):
+            pairs = scoped.execute(
+                f"SELECT DISTINCT org_level, CAST(org_id AS VARCHAR) FROM {name} WHERE org_id IS NOT NULL"
+            ).fetchall()
+            assert set(pairs) <= mine, (name, set(pairs) - mine)
+            checked += 1
+        elif any(c in ORG_COLUMNS for c in cols):
+            where = _expected_where(cols, mine)
+            want = full.execute(f"SELECT count(*) FROM {name} WHERE {where}").fetchone()[0]
+            got = scoped.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            assert (
+                got == want and scoped.execute(f"SELECT count(*) FROM {name} WHERE NOT ({where})").fetchone()[0] == 0
+            ), name
+            checked += 1
+    assert checked >= 20
+    # nothing of the other counties or the city in the org tables and KPI rows
+    for t in ("marts.dim_org", "marts.kpi_values"):
+        ids = {r[0] for r in scoped.execute(f"SELECT DISTINCT CAST(org_id AS VARCHAR) FROM {t}").fetchall()}
+        assert city["county"] in ids and city["city"][0] not in ids and not ids & set(city["others"])
+    n_enc = scoped.execute("SELECT count(*) FROM marts.fct_encounters").fetchone()[0]
+    assert 0 < n_enc < full.execute("SELECT count(*) FROM marts.fct_encounters").fetchone()[0]
+    keys = [o for lvl, o in mine if lvl in ("county", "community")]
+    for cov, fname in scoped.execute("SELECT coverage, file_name FROM audit.ingest_batches").fetchall():
+        assert any(k in f"{cov} {fname}" for k in keys)
+    scoped.close()
+
+
+def _foreign(text: str, city) -> list[str]:
+    """Other counties' (and the city's) codes and names found in `text`."""
+    hits = [n for n in [*city["others"].values(), city["city"][1]] if n in text]
+    hits += [c for c in [*city["others"], city["city"][0]] if re.search(rf"(?<![\d.]){c}(?!\d)", text)]
+    return hits
+
+
+def test_county_user_sees_only_the_county_everywhere(city, built_city, monkeypatch):
+    monkeypatch.setenv("MEDCOM_HOME", str(built_city))
+    from dashboards.app import create_app
+
+    client = create_app().server.test_client()
+    login(client, "city-county", ensure_user(built_city, "city-county", "county", city["county"]))
+    mine_ids = {o for _, o in city["members"]}
+    for path in PAGES:
+        text = page_json(client, path)
+        assert "page-error" not in text and not _foreign(text, city), (path, _foreign(text, city))
+    assert city["name"] in page_json(client, "/")
+    other = next(iter(city["others"]))
+    text = page_json(client, "/", f"?level=county&org={other}")  # another county's URL
+    assert "out-of-scope" in text and not _foreign(text, city)
+    text = page_json(client, "/kpi", f"?code=in_county_visit_rate&level=county&org={other}&dl=county")
+    assert "out-of-scope" in text and not _foreign(text, city)
+    # the scorecard XLSX
+    r = dash_call(
+        client, [("sc-download", "data")], [("sc-export", "n_clicks", 1)], [("_pages_location", "search", "")]
+    )
+    payload = r.get_json()["response"]["sc-download"]["data"]
+    wb = openpyxl.load_workbook(io.BytesIO(base64.b64decode(payload["content"])))
+    cells = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
+    assert city["name"] in cells and not _foreign(cells, city)
+    # the printable report
+    body = client.get("/report?pt=ytd").get_data(as_text=True)
+    assert city["name"] in body and not _foreign(body, city)
+    # the SQL page, its CSV download and the API: only the county's rows exist
+    sql = "SELECT DISTINCT org_level, CAST(org_id AS VARCHAR) AS org_id FROM marts.kpi_values"
+    r = client.post("/api/sql", json={"query": sql})
+    assert r.status_code == 200 and {tuple(x) for x in r.get_json()["rows"]} <= city["members"]
+    cols = [r[0] for r in city["con"].execute("DESCRIBE marts.fct_encounters").fetchall()]
+    want = (
+        city["con"]
+        .execute(f"SELECT count(*) FROM marts.fct_encounters WHERE {_expected_where(cols, city['members'])}")
+        .fetchone()[0]
+    )
+    r = client.post("/api/sql", json={"query": "SELECT count(*) AS n FROM marts.fct_encounters"})
+    assert r.get_json()["rows"] == [[want]]
+    out = dash_call(
+        client,
+        [("sql-results", "children"), ("sql-status", "children")],
+        [("sql-run", "n_clicks", 1)],
+        [("sql-text", "value", "SELECT DISTINCT org_id FROM marts.dim_org"), ("_pages_location", "search", "")],
+    )
+    grid_rows = out.get_json()["response"]["sql-results"]["children"]["props"]["rowData"]
+    assert grid_rows and {r["org_id"] for r in grid_rows} <= mine_ids
+    r = dash_call(
+        client,
+        [("sql-download", "data")],
+        [("sql-csv", "n_clicks", 1), ("sql-xlsx", "n_clicks", None)],
+        [("sql-text", "value", "SELECT DISTINCT insured_county_code, facility_id FROM marts.fct_encounters")],
+    )
+    csv_text = base64.b64decode(r.get_json()["response"]["sql-download"]["data"]["content"]).decode("utf-8-sig")
+    for line in csv_text.splitlines()[1:]:
+        insured, facility = line.split(",")
+        assert insured in mine_ids or facility in mine_ids, line
+    client.get("/logout")
+    # an analyst sees the whole city
+    login(client, "city-analyst", ensure_user(built_city, "city-analyst", "analyst"))
+    text = page_json(client, "/")
+    assert city["city"][1] in text and all(n in text for n in city["others"].values())
+    r = client.post(
+        "/api/sql", json={"query": "SELECT count(DISTINCT org_id) FROM marts.dim_org WHERE org_level = 'county'"}
+    )
+    assert r.get_json()["rows"] == [[len(city["counties"])]]
