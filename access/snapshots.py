@@ -142,11 +142,23 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
             con.execute(
                 f"CREATE TABLE {_q(schema)}.{_q(table)} AS SELECT * FROM src.{_q(schema)}.{_q(table)} WHERE {where}"
             )
+        if ("audit", "ingest_batches") in tables:
+            _trim_coverage(con, {o for lvl, o in keep if lvl in ("county", "community")})
         con.execute("DETACH src")
     finally:
         con.close()
     os.replace(tmp, dest)
     return dest
+
+
+def _trim_coverage(con: duckdb.DuckDBPyConnection, keys: set[str]) -> None:
+    """A city-wide batch lists every county's coverage keys: keep only the scope's (`<org>:<period>`)."""
+    rows = con.execute("SELECT batch_id, coverage FROM audit.ingest_batches WHERE coverage LIKE '%:%'").fetchall()
+    for batch_id, coverage in rows:
+        parts = [p.strip() for p in str(coverage).split(",")]
+        mine = [p for p in parts if p.split(":", 1)[0] in keys]
+        if len(mine) != len(parts):
+            con.execute("UPDATE audit.ingest_batches SET coverage = ? WHERE batch_id = ?", [",".join(mine), batch_id])
 
 
 def scoped_path(folder: Path, scope: Scope) -> Path:

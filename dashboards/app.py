@@ -252,8 +252,12 @@ def create_app(scope: Scope | None = None) -> Dash:
 
 def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
     """Development/demo server (threaded Flask). Production: gunicorn 'dashboards.wsgi:server'."""
+    from access.users import all_users
+
     app = create_app()
     print(f"medcom dashboard: http://{host}:{port}/", flush=True)
+    if not all_users():
+        print("no users yet: add one with `medcom users add NAME --role admin` to sign in", flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.run(host=host, port=port, debug=False, threaded=True)
 

@@ -93,10 +93,12 @@ def test_quality_and_export_on_the_built_city(city_env):
 
 def test_county_scope_on_the_built_city(city_env):
     with Queries() as q:
-        county = q.children("city", q.root().id)["county"][0]
+        city = q.root()
+        county = q.children("city", city.id)["county"][0]
     with Queries(Scope("county", county.id)) as q:
         assert q.root().id == county.id
-        assert not q.in_scope("city", q.city().id)
+        assert not q.in_scope("city", city.id)
+        assert q.city() is None  # a county viewer reads the county's snapshot: the city row is not in it
     _, page = render("/", "", Scope("county", county.id))
     assert county.name in _json(page)
 
