@@ -2,10 +2,10 @@
 
 A county user's (or a city analyst's) SQL — the SQL page and `POST /api/sql` — runs on
 `published/<snapshot>/scopes/<level>-<code>/warehouse.duckdb`, so no statement can reach rows
-outside the scope, whatever it says. `publish_scoped(folder)` writes them for every county of the
-warehouse and every user's scope, beside the full snapshot, before `published/CURRENT` moves;
-`scoped_snapshot(scope)` returns the current one and makes it on first use (a user added after the
-last build).
+outside the scope, whatever it says. `publish_scoped(folder)` writes them for every user's scope,
+beside the full snapshot, before `published/CURRENT` moves; `scoped_snapshot(scope)` returns the
+current one and makes it on first use (a user added after the last build, any other county).
+The scoped viewer's dashboard pages read the same copy.
 
 What a scoped snapshot holds (generic, so tables added later are scoped too; fail closed):
 - a table with `org_level` + `org_id` (dim_org, kpi_values, closed.kpi_values, …): rows of orgs in
@@ -17,7 +17,9 @@ What a scoped snapshot holds (generic, so tables added later are scoped too; fai
   counties or communities, their expectation results, their quarantined rows that name the scope,
   and replacements of the scope's coverage keys;
 - org-free tables on a short list (`marts.dim_kpi`, `audit.runs`) whole;
-- anything else (a table that cannot be scoped) is left out, never copied whole. Views are left out.
+- anything else (a table that cannot be scoped) is left out, never copied whole. Views are left out,
+  and so are the loading and dbt working layers (`raw`, `staging`, `intermediate`): a scoped
+  reader gets the analysts' contract (marts, audit, closed, …), scoped.
 """
 
 from __future__ import annotations
@@ -45,15 +47,14 @@ ORG_COLUMNS = {
     "province_code": "province",
     "region_code": None,  # an administrative code of any level (codes are unique across levels)
 }
-# org-free tables copied whole: the KPI catalogue, ingest runs, the calendar, public-health service weights
+# org-free tables copied whole: the KPI catalogue and the ingest runs
 WHOLE = {
     ("marts", "dim_kpi"),
     ("marts", "kpi_catalogue"),
     ("audit", "runs"),
-    ("intermediate", "int_months"),
-    ("raw", "phs_weights"),
 }
 SCOPES_DIR = "scopes"
+SKIP_SCHEMAS = ("raw", "staging", "intermediate", "information_schema", "pg_catalog")
 
 
 def _q(name: str) -> str:
@@ -127,6 +128,8 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
         else:
             con.execute("CREATE TEMP TABLE _scope_batches (batch_id VARCHAR)")
         for schema, table in tables:
+            if schema in SKIP_SCHEMAS:
+                continue
             cols = [
                 r[0]
                 for r in con.execute(
@@ -165,25 +168,18 @@ def scoped_path(folder: Path, scope: Scope) -> Path:
     return folder / SCOPES_DIR / scope.key / "warehouse.duckdb"
 
 
-def default_scopes(src: Path) -> list[Scope]:
-    """Every county of the warehouse, plus the scopes of the users that have one."""
+def default_scopes() -> list[Scope]:
+    """The scopes of the enabled users that have one (other scopes are made on first use)."""
     from access.users import all_users
 
-    con = duckdb.connect(str(src), read_only=True)
-    try:
-        counties = [r[0] for r in con.execute("SELECT org_id FROM marts.dim_org WHERE org_level = 'county'").fetchall()]
-    finally:
-        con.close()
-    scopes = {Scope("county", str(c)) for c in counties}
-    scopes |= {u.scope for u in all_users() if not u.scope.is_all}
-    return sorted(scopes, key=str)
+    return sorted({u.scope for u in all_users() if not u.scope.is_all and not u.disabled}, key=str)
 
 
 def publish_scoped(folder: Path, scopes: list[Scope] | None = None) -> list[Path]:
     """Scoped copies of the snapshot in `folder` (called by `warehouse.publish` before CURRENT moves)."""
     src = folder / "warehouse.duckdb"
     out = []
-    for scope in scopes if scopes is not None else default_scopes(src):
+    for scope in scopes if scopes is not None else default_scopes():
         try:
             out.append(build_scoped(src, scoped_path(folder, scope), scope))
         except LookupError:  # a user's scope the new data no longer has: made (and refused) on use

@@ -330,3 +330,26 @@ def test_scoped_snapshot_fails_closed(tmp_path):
     orgs = {o for (o,) in c.execute("SELECT DISTINCT org_id FROM closed.kpi_values").fetchall()}
     assert "411025" in orgs and not orgs & {"411000", "411081", "411082", "C411081A"}
     assert all("411025" in o for o in orgs)
+
+
+def test_publish_writes_the_scoped_users_snapshots(tmp_path, monkeypatch):
+    """`warehouse.publish` (every build and ingest) writes a copy per scoped user beside the full snapshot."""
+    import shutil
+
+    import warehouse
+
+    home = tmp_path / "home"
+    src = build_snapshot(home)
+    ensure_user(home, "pub-county", "county", "411082")
+    ensure_user(home, "pub-admin", "admin")
+    monkeypatch.setenv("MEDCOM_HOME", str(home))
+    shutil.copyfile(src, home / "warehouse.duckdb")  # as ingest/build leave the writer file
+    with warehouse.writer_lock():
+        target = warehouse.publish()
+    scopes = sorted(p.name for p in (target.parent / "scopes").iterdir())
+    assert scopes == ["county-411082"]
+    con = duckdb.connect(str(target.parent / "scopes" / "county-411082" / "warehouse.duckdb"), read_only=True)
+    assert {
+        r[0] for r in con.execute("SELECT DISTINCT org_id FROM marts.kpi_values WHERE org_level = 'county'").fetchall()
+    } == {"411082"}
+    con.close()

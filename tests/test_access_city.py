@@ -62,11 +62,13 @@ def _expected_where(columns: list[str], mine: set) -> str:
     return " OR ".join(tests)
 
 
-def test_county_snapshots_hold_only_the_county(city):
-    folder = city["snap"].parent / "scopes"
-    for c in city["counties"]:  # published beside the full one at the build, for every county
-        assert (folder / f"county-{c}" / "warehouse.duckdb").exists(), c
-    scoped = duckdb.connect(str(folder / f"county-{city['county']}" / "warehouse.duckdb"), read_only=True)
+def test_county_snapshots_hold_only_the_county(city, built_city, monkeypatch):
+    from access.snapshots import scoped_snapshot
+
+    monkeypatch.setenv("MEDCOM_HOME", str(built_city))
+    path = scoped_snapshot(Scope("county", city["county"]))  # no county user at the build: made on first use
+    assert path.parent.parent.parent == city["snap"].parent  # beside the full snapshot
+    scoped = duckdb.connect(str(path), read_only=True)
     full, mine = city["con"], city["members"]
     tables = scoped.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
     assert ("marts", "fct_encounters") in tables and ("marts", "kpi_values") in tables
