@@ -353,3 +353,21 @@ def test_publish_writes_the_scoped_users_snapshots(tmp_path, monkeypatch):
         r[0] for r in con.execute("SELECT DISTINCT org_id FROM marts.kpi_values WHERE org_level = 'county'").fetchall()
     } == {"411082"}
     con.close()
+
+
+def test_demo_users(tmp_path, monkeypatch, capsys):
+    """`medcom demo` / `make demo`: an admin and a county user whose printed passwords sign in."""
+    from access.demo import ensure_demo_users, print_demo_users
+
+    build_snapshot(tmp_path / "home")
+    monkeypatch.setenv("MEDCOM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MEDCOM_DEMO_PASSWORD", "demo-password-1")
+    rows = ensure_demo_users()
+    assert [(r[1], r[2]) for r in rows] == [("admin", "all"), ("county", "county:411025")]
+    assert all(users.authenticate(name, "demo-password-1") for name, *_ in rows)
+    monkeypatch.delenv("MEDCOM_DEMO_PASSWORD")
+    again = ensure_demo_users()  # a second demo run: new random passwords, printed and valid
+    print_demo_users(again)
+    out = capsys.readouterr().out
+    for name, _, _, password in again:
+        assert password in out and users.authenticate(name, password)
