@@ -13,10 +13,10 @@ What a scoped snapshot holds (generic, so tables added later are scoped too; fai
 - else a table with org columns (`facility_id`, `insured_county_code`, `county_code`,
   `community_id`, `township_code`, …): rows where ANY of them is in the scope (a fact insured in the
   county or at a facility located in it);
-- the audit tables by their batches: batches whose coverage or file name names one of the scope's
-  counties or communities, their expectation results, their quarantined rows that name the scope,
-  and replacements of the scope's coverage keys;
-- org-free tables on a short list (`marts.dim_kpi`, `audit.runs`) whole;
+- the audit tables (and `closed.batches`) by their batches: batches whose coverage or file name
+  names one of the scope's counties or communities (their coverage cut to the scope's keys), their
+  expectation results, their quarantined rows that name the scope, replacements of its keys;
+- org-free tables on a short list (`marts.dim_kpi`, `audit.runs`, `closed.closes`) whole;
 - anything else (a table that cannot be scoped) is left out, never copied whole. Views are left out,
   and so are the loading and dbt working layers (`raw`, `staging`, `intermediate`): a scoped
   reader gets the analysts' contract (marts, audit, closed, …), scoped.
@@ -47,12 +47,9 @@ ORG_COLUMNS = {
     "province_code": "province",
     "region_code": None,  # an administrative code of any level (codes are unique across levels)
 }
-# org-free tables copied whole: the KPI catalogue and the ingest runs
-WHOLE = {
-    ("marts", "dim_kpi"),
-    ("marts", "kpi_catalogue"),
-    ("audit", "runs"),
-}
+# org-free tables copied whole: the KPI catalogue, the ingest runs, the list of monthly closes
+WHOLE = {("marts", "dim_kpi"), ("marts", "kpi_catalogue"), ("audit", "runs"), ("closed", "closes")}
+BY_BATCH = {("audit", "ingest_batches"), ("audit", "dq_results"), ("closed", "batches")}
 SCOPES_DIR = "scopes"
 SKIP_SCHEMAS = ("raw", "staging", "intermediate", "information_schema", "pg_catalog")
 
@@ -74,9 +71,7 @@ def table_filter(schema: str, table: str, columns: list[str]) -> str | None:
             level = f" WHERE org_level = '{ORG_COLUMNS[c]}'" if ORG_COLUMNS[c] else ""
             tests.append(f"CAST({_q(c)} AS VARCHAR) IN (SELECT org_id FROM _scope_orgs{level})")
         return "(" + " OR ".join(tests) + ")"
-    if schema == "audit" and table == "ingest_batches":
-        return "batch_id IN (SELECT batch_id FROM _scope_batches)"
-    if schema == "audit" and table == "dq_results" and "batch_id" in cols:
+    if (schema, table) in BY_BATCH and "batch_id" in cols:
         return "batch_id IN (SELECT batch_id FROM _scope_batches)"
     if schema == "audit" and table == "quarantine" and {"batch_id", "row_json"} <= cols:
         return (
@@ -145,8 +140,9 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
             con.execute(
                 f"CREATE TABLE {_q(schema)}.{_q(table)} AS SELECT * FROM src.{_q(schema)}.{_q(table)} WHERE {where}"
             )
-        if ("audit", "ingest_batches") in tables:
-            _trim_coverage(con, {o for lvl, o in keep if lvl in ("county", "community")})
+        for schema, table in (("audit", "ingest_batches"), ("closed", "batches")):
+            if (schema, table) in tables:
+                _trim_coverage(con, f"{schema}.{table}", {o for lvl, o in keep if lvl in ("county", "community")})
         con.execute("DETACH src")
     finally:
         con.close()
@@ -154,14 +150,17 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
     return dest
 
 
-def _trim_coverage(con: duckdb.DuckDBPyConnection, keys: set[str]) -> None:
+def _trim_coverage(con: duckdb.DuckDBPyConnection, table: str, keys: set[str]) -> None:
     """A city-wide batch lists every county's coverage keys: keep only the scope's (`<org>:<period>`)."""
-    rows = con.execute("SELECT batch_id, coverage FROM audit.ingest_batches WHERE coverage LIKE '%:%'").fetchall()
+    rows = con.execute(f"SELECT DISTINCT batch_id, coverage FROM {table} WHERE coverage LIKE '%:%'").fetchall()
     for batch_id, coverage in rows:
         parts = [p.strip() for p in str(coverage).split(",")]
         mine = [p for p in parts if p.split(":", 1)[0] in keys]
         if len(mine) != len(parts):
-            con.execute("UPDATE audit.ingest_batches SET coverage = ? WHERE batch_id = ?", [",".join(mine), batch_id])
+            con.execute(
+                f"UPDATE {table} SET coverage = ? WHERE batch_id = ? AND coverage = ?",
+                [",".join(mine), batch_id, coverage],
+            )
 
 
 def scoped_path(folder: Path, scope: Scope) -> Path:
