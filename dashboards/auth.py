@@ -17,6 +17,7 @@ from __future__ import annotations
 import html as h
 import os
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import quote, urlparse
 
@@ -179,7 +180,7 @@ def login_view():
     try:
         user = users.authenticate(name, request.form.get("password") or "")
     except users.LockedOut as exc:
-        minutes = max(1, round((exc.until - __import__("time").time()) / 60))
+        minutes = max(1, round((exc.until - time.time()) / 60))
         log.record("login_locked", name=name, ip=request.remote_addr)
         return _html(
             login_page(lang, nxt, t("login_locked", lang, m=minutes), name),
