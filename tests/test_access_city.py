@@ -21,10 +21,10 @@ PAGES = ["/", "/kpi", "/fund", "/supervision", "/quality", "/sql"]
 
 
 @pytest.fixture(scope="module")
-def city(built_city):
+def city(built_city, city_con):
     """The full snapshot, one county with communities, its members and the other counties' codes and names."""
     snap = built_city / "published" / (built_city / "published" / "CURRENT").read_text().strip()
-    con = duckdb.connect(str(snap), read_only=True)
+    con = city_con  # the readers' settings: the server in this process opens the same file
     orgs = con.execute("SELECT * FROM marts.dim_org").df()
     orgs["org_id"] = orgs.org_id.astype(str)
     county = con.execute(
