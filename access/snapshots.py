@@ -176,13 +176,19 @@ def default_scopes() -> list[Scope]:
 
 def publish_scoped(folder: Path, scopes: list[Scope] | None = None) -> list[Path]:
     """Scoped copies of the snapshot in `folder` (called by `warehouse.publish` before CURRENT moves)."""
+    from medcom import progress
+
     src = folder / "warehouse.duckdb"
-    out = []
-    for scope in scopes if scopes is not None else default_scopes():
-        try:
-            out.append(build_scoped(src, scoped_path(folder, scope), scope))
-        except LookupError:  # a user's scope the new data no longer has: made (and refused) on use
-            continue
+    todo = scopes if scopes is not None else default_scopes()
+    out: list[Path] = []
+    if not todo:
+        return out
+    with progress.step("scope copies", total=len(todo), unit="copies") as step:
+        for scope in todo:
+            # a user's scope the new data no longer has is skipped here (and refused on use)
+            with contextlib.suppress(LookupError):
+                out.append(build_scoped(src, scoped_path(folder, scope), scope))
+            step.advance(1, detail=str(scope))
     return out
 
 
