@@ -137,9 +137,14 @@ def server(browser_home, browser_county, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def province_server(built_province, tmp_path_factory):
-    """`medcom serve` on the generated 2-city province (`built_province`)."""
-    with serving(built_province, tmp_path_factory.mktemp("serve-province")) as base:
+def province_server(built_province, driver, tmp_path_factory):
+    """`medcom serve` on the generated 2-city province (`built_province`), the driver signed in there as the
+    admin (its own session cookie, so the session on `server` stays)."""
+    from access_helpers import ADMIN, sign_in
+
+    ensure_browser_users(built_province)
+    with serving(built_province, tmp_path_factory.mktemp("serve-province"), cookie="medcom_province") as base:
+        sign_in(driver, base, ADMIN)
         yield base
 
 
