@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from access import log, roles
 from dashboards.auth import signed_in
+from medcom.access import log, roles
 from warehouse.sandbox import DEFAULT_MAX_ROWS
 
 

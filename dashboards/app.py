@@ -19,7 +19,6 @@ import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request
 
-from access.scope import Scope
 from dashboards import frame
 from dashboards.components import href, params
 from dashboards.export import export_scorecard
@@ -27,6 +26,7 @@ from dashboards.frame import update_search
 from dashboards.i18n import norm_lang, t
 from dashboards.queries import NoWarehouse, Queries, parse_month
 from dashboards.sql_results import sql_download
+from medcom.access.scope import Scope
 
 log = logging.getLogger("medcom.dashboard")
 HERE = Path(__file__).resolve().parent
@@ -252,7 +252,7 @@ def create_app(scope: Scope | None = None) -> Dash:
 
 def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
     """Development/demo server (threaded Flask). Production: gunicorn 'dashboards.wsgi:server'."""
-    from access.users import all_users
+    from medcom.access.users import all_users
 
     app = create_app()
     print(f"medcom dashboard: http://{host}:{port}/", flush=True)

@@ -24,8 +24,8 @@ from urllib.parse import quote, urlparse
 from flask import Response, g, has_request_context, redirect, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from access import log, users
 from dashboards.i18n import norm_lang, t
+from medcom.access import log, users
 
 OPEN_PATHS = {"/login", "/healthz", "/favicon.ico", "/_favicon.ico"}
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
@@ -63,7 +63,7 @@ def session_hours() -> float:
 
 
 def signed_in():
-    """The access.users.User of this request (session or API token), or None."""
+    """The medcom.access.users.User of this request (session or API token), or None."""
     if not has_request_context():
         return None
     return getattr(g, "medcom_user", None)

@@ -40,12 +40,12 @@ from urllib.parse import urlencode
 
 from dash import html
 
-from access.scope import Scope
 from dashboards.components import params
 from dashboards.controls import qp  # noqa: F401 - the id of a control bound to a query parameter
 from dashboards.i18n import norm_lang, t
 from dashboards.queries import NoWarehouse, Queries
 from dashboards.queries import cache as query_cache
+from medcom.access.scope import Scope
 
 log = logging.getLogger("medcom.dashboard")
 
@@ -59,7 +59,7 @@ class OutOfScope(PermissionError):
 
 def current_scope() -> Scope:
     """The scope of the current request — the one place it is chosen: the signed-in user's scope
-    (`access.users.User.scope`), narrowed by `MEDCOM_DASHBOARD_COUNTY` when an instance is pinned to
+    (`medcom.access.users.User.scope`), narrowed by `MEDCOM_DASHBOARD_COUNTY` when an instance is pinned to
     one county (a thin alias; a user scoped elsewhere is refused). Outside a request (tools, tests)
     it is that alias or the whole warehouse; inside one, without a user, nothing (fail closed)."""
     from flask import has_request_context
@@ -83,8 +83,8 @@ def current_scope() -> Scope:
 
 def audit(event: str, **detail) -> None:
     """Access-log an event of the signed-in user (nothing outside a request)."""
-    from access import log
     from dashboards.auth import signed_in
+    from medcom.access import log
 
     user = signed_in()
     if user is not None:
@@ -95,8 +95,8 @@ def may_view(path: str) -> bool:
     """May the request's user open the page at `path` (always outside a request)?"""
     from flask import has_request_context
 
-    from access import roles
     from dashboards.auth import signed_in
+    from medcom.access import roles
 
     if not has_request_context():
         return True
@@ -108,8 +108,8 @@ def may(action: str) -> bool:
     """May the request's user do `action` (sql, export, admin; always outside a request)?"""
     from flask import has_request_context
 
-    from access import roles
     from dashboards.auth import signed_in
+    from medcom.access import roles
 
     if not has_request_context():
         return True

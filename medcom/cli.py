@@ -31,7 +31,7 @@ app = typer.Typer(
 
 _state = {"verbose": False}
 
-from access.cli import app as _users_app  # noqa: E402
+from medcom.access.cli import app as _users_app  # noqa: E402
 
 app.add_typer(_users_app, name="users")
 
@@ -239,7 +239,7 @@ def demo(
     calendar = arrivals(inbox) if (inbox / CALENDAR).exists() else None
     ingest_paths([inbox], verdicts="problems", received_at=calendar, publish=False)
     run_build()
-    from access.demo import ensure_demo_users, print_demo_users
+    from medcom.access.demo import ensure_demo_users, print_demo_users
 
     print_demo_users(ensure_demo_users())
     progress.log_note()

@@ -285,11 +285,11 @@ def _coverage(keys, coverage_kind: str, community_county: dict[str, str]) -> dic
 
 def _users(folder: Path) -> dict | None:
     """Active users per role (and how many are disabled) once sign-in exists: the user store
-    under MEDCOM_HOME/access, read through `access.users.all_users()`; None without one."""
+    under MEDCOM_HOME/access, read through `medcom.access.users.all_users()`; None without one."""
     if not (folder / "users.json").exists():
         return None
     try:
-        from access import users as access_users  # sign-in (issue 7)
+        from medcom.access import users as access_users  # sign-in (issue 7)
 
         everyone = access_users.all_users()
     except (ImportError, AttributeError):

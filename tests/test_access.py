@@ -13,9 +13,9 @@ from access_helpers import PASSWORD, dash_call, ensure_user, login, page_json
 from dashboard_fixture import build_snapshot
 from medcom_cli import run_medcom
 
-from access import users
-from access.scope import Scope
 from dashboards.app import create_app
+from medcom.access import users
+from medcom.access.scope import Scope
 
 pytest_plugins = ("dashboard_fixture",)
 
@@ -309,7 +309,7 @@ def test_access_log_holds_each_event(dash_home, client):
 
 def test_scoped_snapshot_fails_closed(tmp_path):
     """A table that cannot be scoped is left out; a kpi_values-shaped table (closed.kpi_values) is scoped."""
-    from access.snapshots import build_scoped
+    from medcom.access.snapshots import build_scoped
 
     home = tmp_path / "home"
     src = build_snapshot(home)
@@ -357,7 +357,7 @@ def test_publish_writes_the_scoped_users_snapshots(tmp_path, monkeypatch):
 
 def test_demo_users(tmp_path, monkeypatch, capsys):
     """`medcom demo` / `make demo`: an admin and a county user whose printed passwords sign in."""
-    from access.demo import ensure_demo_users, print_demo_users
+    from medcom.access.demo import ensure_demo_users, print_demo_users
 
     build_snapshot(tmp_path / "home")
     monkeypatch.setenv("MEDCOM_HOME", str(tmp_path / "home"))

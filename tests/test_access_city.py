@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from access_helpers import dash_call, ensure_user, login, page_json
 
-from access.scope import Scope, members
-from access.snapshots import ORG_COLUMNS
+from medcom.access.scope import Scope, members
+from medcom.access.snapshots import ORG_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def _expected_where(columns: list[str], mine: set) -> str:
 
 
 def test_county_snapshots_hold_only_the_county(city, built_city, monkeypatch):
-    from access.snapshots import scoped_snapshot
+    from medcom.access.snapshots import scoped_snapshot
 
     monkeypatch.setenv("MEDCOM_HOME", str(built_city))
     path = scoped_snapshot(Scope("county", city["county"]))  # no county user at the build: made on first use

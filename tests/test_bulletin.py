@@ -189,9 +189,9 @@ def test_report_refuses_in_plain_words(built_city, tmp_path):
 def test_dashboard_bulletin_download_obeys_the_scope(city_env, facts, monkeypatch, tmp_path):
     """/bulletin.pdf renders in the request's scope (dashboards.frame.current_scope): a county viewer
     gets only their county."""
-    from access.scope import Scope
     from dashboards import frame
     from dashboards.app import create_app
+    from medcom.access.scope import Scope
 
     code, name = facts["counties"][-1]
     monkeypatch.setattr(frame, "current_scope", lambda: Scope("county", code))

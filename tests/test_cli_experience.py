@@ -349,7 +349,7 @@ def test_writer_pid_shown_while_a_writer_runs(small, built):
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("access.users") is None, reason="sign-in (access.users) has not landed yet"
+    importlib.util.find_spec("medcom.access.users") is None, reason="sign-in (medcom.access.users) has not landed yet"
 )
 def test_status_counts_users_per_role(medcom_home):
     for name, role in (("ada", "admin"), ("ann", "analyst"), ("abe", "analyst")):

@@ -141,11 +141,11 @@ def _copy_with_progress(src: Path, dst: Path, chunk: int = 64 << 20) -> None:
 
 
 def _publish_scoped(staging: Path) -> None:
-    """Each county's (and each scoped user's) copy beside the full snapshot (`access.snapshots`); a failure
+    """Each county's (and each scoped user's) copy beside the full snapshot (`medcom.access.snapshots`); a failure
     here publishes the full snapshot anyway — the copy is then made on first use."""
     import logging
 
-    from access.snapshots import publish_scoped
+    from medcom.access.snapshots import publish_scoped
 
     try:
         publish_scoped(staging)

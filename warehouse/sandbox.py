@@ -70,9 +70,9 @@ def _first_line(exc: BaseException) -> str:
 
 def run_query(sql: str, max_rows: int = DEFAULT_MAX_ROWS, timeout: float = DEFAULT_TIMEOUT, scope=None) -> QueryResult:
     """Run one read-only query over the published warehouse — for a `scope` below the whole warehouse, over
-    that scope's snapshot (`access.snapshots`), which holds no other rows."""
-    from access.scope import Scope
-    from access.snapshots import connect_scoped
+    that scope's snapshot (`medcom.access.snapshots`), which holds no other rows."""
+    from medcom.access.scope import Scope
+    from medcom.access.snapshots import connect_scoped
 
     text = check_statement(sql)
     if max_rows < 1:

@@ -6,9 +6,9 @@ import dash
 import pandas as pd
 from dash import html
 
-from access import log
 from dashboards import frame
 from dashboards.components import grid_card
+from medcom.access import log
 
 dash.register_page(__name__, path="/access", name="nav_access", order=9)
 

@@ -29,7 +29,6 @@ fct_<feed> with the feed's canonical columns, audit.*).
 
 from __future__ import annotations
 
-from access.scope import Scope
 from dashboards.queries.base import NoWarehouse, Reader, connect
 from dashboards.queries.catalogue import CatalogueQueries, dbt_descriptions, manifest_stamp
 from dashboards.queries.closes import CloseQueries
@@ -49,6 +48,7 @@ from dashboards.queries.quality import (
 from dashboards.queries.sql import run_sql
 from dashboards.queries.supervision import SupervisionQueries
 from dashboards.queries.trust import TrustQueries
+from medcom.access.scope import Scope
 
 
 class Queries(

@@ -8,8 +8,8 @@ import contextlib
 import duckdb
 import pandas as pd
 
-from access.scope import Scope
 from dashboards.queries import cache
+from medcom.access.scope import Scope
 from medcom.errors import MedcomError
 
 
@@ -19,9 +19,9 @@ class NoWarehouse(MedcomError):
 
 def connect(scope: Scope | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only connection to the current published snapshot (same settings as the SQL sandbox); for a
-    scope below the whole warehouse, to that scope's snapshot (`access.snapshots`), which holds no
+    scope below the whole warehouse, to that scope's snapshot (`medcom.access.snapshots`), which holds no
     other rows — the pages' own scope filters are a second fence."""
-    from access.snapshots import connect_scoped
+    from medcom.access.snapshots import connect_scoped
     from warehouse import current_snapshot
 
     if current_snapshot() is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from access.scope import admin_parent
+from medcom.access.scope import admin_parent
 
 ORG_EXTRA = ("tier", "county_code", "township_code", "community_id", "established_on")
 LEVEL_ORDER = {"province": -1, "city": 0, "county": 1, "community": 2, "township": 3, "facility": 3}
@@ -86,7 +86,7 @@ class OrgQueries:
 
     # -- the scope rule ---------------------------------------------------------------------
     def _admin_parent(self, level: str, org_id: str) -> tuple[str, str] | None:
-        """The administrative parent (`access.scope.admin_parent`: facility/township/community → county → city)."""
+        """The administrative parent (`medcom.access.scope.admin_parent`: facility/township/community → county → city)."""
         r = self._row(level, org_id)
         if r is None:
             return None

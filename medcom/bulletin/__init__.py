@@ -348,7 +348,7 @@ def bulletin_pdf(
 
 
 def scope_args(scope) -> dict:
-    """county= / city= for a viewer's scope (access.scope.Scope: level, code; or None = everything)."""
+    """county= / city= for a viewer's scope (medcom.access.scope.Scope: level, code; or None = everything)."""
     level, code = getattr(scope, "level", "all"), getattr(scope, "code", None)
     if level == "county":
         return {"county": code}

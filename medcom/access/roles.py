@@ -1,4 +1,4 @@
-"""What each role may do. Scope (which rows) is separate: `access.scope`.
+"""What each role may do. Scope (which rows) is separate: `medcom.access.scope`.
 
 - admin: every page, SQL, API, downloads, and the access-log page; manages users (command line);
 - analyst: every page, SQL, API and downloads, in the whole warehouse (or one city of a province);

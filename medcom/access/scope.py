@@ -4,7 +4,7 @@ A scope is (level, code): `Scope()` is the whole warehouse; `Scope("county", "41
 county; `Scope("city", "411000")` one city of a province warehouse. An org is in scope when it
 is the scope's org or lies below it (county → communities, townships, facilities); every page,
 download, report and SQL snapshot applies that one rule (`dashboards.queries.orgs` for the
-dashboard, `access.snapshots` for SQL).
+dashboard, `medcom.access.snapshots` for SQL).
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ from pathlib import Path
 
 
 def log_path() -> Path:
-    from access.users import access_dir
+    from medcom.access.users import access_dir
 
     return access_dir() / "log.jsonl"
 
 
 def record(event: str, user=None, *, name: str | None = None, **detail) -> dict:
-    """Append one event; `user` an access.users.User (or None with `name` for a failed sign-in)."""
+    """Append one event; `user` an medcom.access.users.User (or None with `name` for a failed sign-in)."""
     entry = {
         "ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "event": event,

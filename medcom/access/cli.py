@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from access import log, users
-from access.users import AccessError
+from medcom.access import log, users
+from medcom.access.users import AccessError
 
 app = typer.Typer(help="Users, roles and API tokens; the access log.", no_args_is_help=True)
 

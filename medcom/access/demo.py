@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from access import users
+from medcom.access import users
 
 ADMIN, COUNTY = "admin", "county"
 

@@ -9,7 +9,7 @@ The scoped viewer's dashboard pages read the same copy.
 
 What a scoped snapshot holds (generic, so tables added later are scoped too; fail closed):
 - a table with `org_level` + `org_id` (dim_org, kpi_values, closed.kpi_values, …): rows of orgs in
-  the scope (`access.scope.members`), plus rows that name no org (catalogue-wide defaults);
+  the scope (`medcom.access.scope.members`), plus rows that name no org (catalogue-wide defaults);
 - else a table with org columns (`facility_id`, `insured_county_code`, `county_code`,
   `community_id`, `township_code`, …): rows where ANY of them is in the scope (a fact insured in the
   county or at a facility located in it);
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from access.scope import Scope, members
+from medcom.access.scope import Scope, members
 
 # column -> org level it names (facts and raw tables)
 ORG_COLUMNS = {
@@ -169,7 +169,7 @@ def scoped_path(folder: Path, scope: Scope) -> Path:
 
 def default_scopes() -> list[Scope]:
     """The scopes of the enabled users that have one (other scopes are made on first use)."""
-    from access.users import all_users
+    from medcom.access.users import all_users
 
     return sorted({u.scope for u in all_users() if not u.scope.is_all and not u.disabled}, key=str)
 

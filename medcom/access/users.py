@@ -23,7 +23,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from access.scope import Scope
+from medcom.access.scope import Scope
 from medcom.errors import MedcomError, UsageError
 from medcom.settings import paths
 

@@ -1,4 +1,0 @@
-"""Users, roles and scopes: who may read what, in every way out of the product (issue 7).
-
-- `access.scope`: a viewer's `Scope` — (level, code): the whole warehouse, one city or one county.
-"""
