@@ -221,25 +221,43 @@ def create_app(scope: Scope | None = None) -> Dash:
 
     @server.route("/bulletin.pdf")
     def _bulletin():
-        """The monthly bulletin PDF (medcom.bulletin) in the viewer's scope."""
+        """The monthly bulletin PDF (medcom.bulletin) in the viewer's scope: a county user gets their
+        county's bulletin only; `?county=<code>` asks for one county's (refused outside the scope)."""
         from dashboards.controls import requested_or_latest
+        from medcom.access.scope import Scope
         from medcom.bulletin import bulletin_pdf, scope_args
         from medcom.errors import MedcomError
 
         p = dict(request.args)
         lang = norm_lang(p.get("lang"))
-        scope = frame.current_scope()
+
+        def plain(key: str, status: int) -> Response:
+            return Response(t(key, lang), status=status, mimetype="text/plain; charset=utf-8")
+
+        if not frame.may("export"):
+            frame.audit("bulletin", params=p, refused="role")
+            return plain("not_permitted", 403)
         try:
+            scope = frame.current_scope()
+            want = scope
+            if p.get("county") and p["county"] != scope.code:
+                want = Scope("county", str(p["county"]))
             with frame.queries(scope) as q:
+                if not want.is_all and want != scope and not q.in_scope(want.level, want.code):
+                    frame.audit("bulletin", params=p, refused="out of scope")
+                    return plain("not_permitted", 403)
+                frame.audit("bulletin", params=p)
                 month = requested_or_latest(parse_month(p.get("month")), q.months())
                 if month is None:
-                    return Response(t("no_data_month", lang), status=404, mimetype="text/plain; charset=utf-8")
-                pdf = bulletin_pdf(q.con, month, lang=lang, **scope_args(scope))
+                    return plain("no_data_month", 404)
+                pdf = bulletin_pdf(q.con, month, lang=lang, **scope_args(want))
+        except frame.OutOfScope:
+            return plain("not_permitted", 403)
         except NoWarehouse:
-            return Response(t("no_warehouse", lang), status=503, mimetype="text/plain; charset=utf-8")
+            return plain("no_warehouse", 503)
         except MedcomError as exc:
             return Response(str(exc), status=400, mimetype="text/plain; charset=utf-8")
-        name = f"bulletin-{month:%Y-%m}{'-' + scope.code if scope.code else ''}-{lang}.pdf"
+        name = f"bulletin-{month:%Y-%m}{'-' + want.code if want.code else ''}-{lang}.pdf"
         return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @server.route("/healthz")

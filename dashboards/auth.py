@@ -30,6 +30,7 @@ from medcom.access import log, users
 OPEN_PATHS = {"/login", "/healthz", "/favicon.ico", "/_favicon.ico"}
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 API_PREFIX = "/api/"
+DOWNLOADS = ("/bulletin.pdf",)  # files, not pages: an anonymous request gets 401, not the sign-in form
 
 
 class SessionUser(UserMixin):
@@ -85,7 +86,9 @@ def _bearer():
 
 
 def _refuse_anonymous(path: str):
-    is_page = request.method == "GET" and not path.startswith(("/_dash-", API_PREFIX, "/_reload"))
+    is_page = (
+        request.method == "GET" and not path.startswith(("/_dash-", API_PREFIX, "/_reload")) and path not in DOWNLOADS
+    )
     if is_page:
         nxt = request.full_path.rstrip("?") if request.query_string else path
         return redirect(f"/login?next={quote(nxt, safe='')}")

@@ -13,7 +13,7 @@ import pytest
 from access_helpers import dash_call, ensure_user, login, page_json
 
 from medcom.access.scope import Scope, members
-from medcom.access.snapshots import ORG_COLUMNS
+from medcom.access.snapshots import BY_BATCH, ORG_COLUMNS, SKIP_SCHEMAS, WHOLE
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +97,54 @@ def _check_scoped(scoped, city):
                 got == want and scoped.execute(f"SELECT count(*) FROM {name} WHERE NOT ({where})").fetchone()[0] == 0
             ), name
             checked += 1
-    assert checked >= 12  # dim_org, kpi_values, every marts.fct_* table
+        elif (schema, table) in WHOLE:
+            assert (
+                full.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                == (scoped.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            ), name
+        elif (schema, table) in BY_BATCH or (schema, table) in {("audit", "quarantine"), ("audit", "replacements")}:
+            if "batch_id" in cols:  # only the scope's batches (their coverage names the county or a community)
+                extra = scoped.execute(
+                    f"SELECT count(*) FROM {name} WHERE batch_id NOT IN (SELECT batch_id FROM audit.ingest_batches)"
+                ).fetchone()[0]
+                assert extra == 0, name
+        else:
+            raise AssertionError(f"{name} is in the scoped copy but no scope rule covers it")
+    assert checked >= 14  # dim_org, kpi_values, kpi_cell_quality, batch_coverage, every marts.fct_* table
+    for t in ("audit.batch_coverage", "audit.dq_findings", "audit.dq_results", "marts.kpi_cell_quality"):
+        assert (*t.split("."),) in tables, t  # the quality tables reach the county user, scoped
+    assert ("closed", "kpi_values") in tables and ("closed", "batches") in tables and ("closed", "closes") in tables
+    # a table the scoper has no rule for is left out (fail closed), never copied whole
+    left_out = {
+        (s, t)
+        for s, t in full.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+        ).fetchall()
+        if s not in SKIP_SCHEMAS and (s, t) not in tables
+    }
+    assert left_out <= {("audit", "lake_files")}, left_out
+    # no text of the audit and closed tables, nor a KPI cell's quality note, names an org outside the scope
+    # (a city-wide file's warnings, expectation results and coverage are cut to the county's parts)
+    outside = {r[0] for r in full.execute("SELECT CAST(org_id AS VARCHAR) FROM marts.dim_org").fetchall()} - {
+        o for _, o in mine
+    }
+    for schema, table in tables:
+        if schema not in ("audit", "closed") and (schema, table) != ("marts", "kpi_cell_quality"):
+            continue
+        for col, typ, *_ in scoped.execute(f'DESCRIBE "{schema}"."{table}"').fetchall():
+            if typ != "VARCHAR":
+                continue
+            for (text,) in scoped.execute(
+                f'SELECT DISTINCT "{col}" FROM "{schema}"."{table}" WHERE "{col}" IS NOT NULL'
+            ).fetchall():
+                hits = set(re.findall(r"[A-Za-z0-9_]+", text)) & outside
+                assert not hits, (schema, table, col, text[:200], hits)
+    # a city-wide batch's rows are the county's rows of it
+    for batch_id, loaded in scoped.execute("SELECT batch_id, rows_loaded FROM audit.ingest_batches").fetchall():
+        cov = scoped.execute(
+            "SELECT sum(rows_loaded) FROM audit.batch_coverage WHERE batch_id = ?", [batch_id]
+        ).fetchone()[0]
+        assert cov is None or cov == loaded, batch_id
     # nothing of the other counties or the city in the org tables and KPI rows
     for t in ("marts.dim_org", "marts.kpi_values"):
         ids = {r[0] for r in scoped.execute(f"SELECT DISTINCT CAST(org_id AS VARCHAR) FROM {t}").fetchall()}

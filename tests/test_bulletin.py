@@ -186,27 +186,61 @@ def test_report_refuses_in_plain_words(built_city, tmp_path):
     assert not (tmp_path / "x.pdf").exists()
 
 
-def test_dashboard_bulletin_download_obeys_the_scope(city_env, facts, monkeypatch, tmp_path):
-    """/bulletin.pdf renders in the request's scope (dashboards.frame.current_scope): a county viewer
-    gets only their county."""
-    from dashboards import frame
+def _pdftotext(data: bytes, path: Path) -> str:
+    """The PDF's text as poppler's pdftotext reads it (pypdf when poppler is not installed)."""
+    path.write_bytes(data)
+    if shutil.which("pdftotext"):
+        out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
+        return squash(out.stdout)
+    return squash("".join(pdf_pages(path)))
+
+
+def test_dashboard_bulletin_download_obeys_the_scope(city_env, facts, tmp_path):
+    """/bulletin.pdf is the signed-in user's: a county user gets only their county's bulletin and is refused
+    another county's; an admin may ask for any county's; a steward (no downloads) and anonymous are refused."""
+    from access_helpers import ensure_user, login
+
     from dashboards.app import create_app
-    from medcom.access.scope import Scope
 
     code, name = facts["counties"][-1]
-    monkeypatch.setattr(frame, "current_scope", lambda: Scope("county", code))
+    other_code, other_name = facts["counties"][0]
+    month = f"{facts['month']:%Y-%m}"
     app = create_app()
     with app.server.test_client() as client:
-        r = client.get(f"/bulletin.pdf?month={facts['month']:%Y-%m}&lang=zh")
-    assert r.status_code == 200 and r.mimetype == "application/pdf", r.data[:200]
-    path = tmp_path / f"scoped-{code}.pdf"
-    path.write_bytes(r.data)
-    text = squash("".join(pdf_pages(path)))
-    assert f"县区页：{name}" in text
-    for other_code, other in facts["counties"]:
-        if other_code != code:
-            assert other not in text, other
-    assert "县（市、区）排名" not in text
+        assert client.get(f"/bulletin.pdf?month={month}").status_code == 401  # anonymous
+        login(client, "bulletin-county", ensure_user(city_env, "bulletin-county", "county", code))
+        r = client.get(f"/bulletin.pdf?month={month}&lang=zh")
+        assert r.status_code == 200 and r.mimetype == "application/pdf", r.data[:200]
+        text = _pdftotext(r.data, tmp_path / f"scoped-{code}.pdf")
+        assert squash(f"县区页：{name}") in text
+        for oc, other in facts["counties"]:
+            if oc != code:
+                assert other not in text, other
+        city = facts["names"][next(k for k in facts["names"] if k.startswith("city:"))]
+        assert city not in text and "县（市、区）排名" not in text
+        # another county's bulletin: refused, none of its content
+        r = client.get(f"/bulletin.pdf?month={month}&lang=zh&county={other_code}")
+        assert r.status_code == 403 and r.mimetype != "application/pdf" and other_name.encode() not in r.data
+        assert client.get(f"/bulletin.pdf?month={month}&county={code}").status_code == 200  # its own, by name
+        client.get("/logout")
+        # an admin may ask for one county's bulletin
+        login(client, "bulletin-admin", ensure_user(city_env, "bulletin-admin", "admin"))
+        r = client.get(f"/bulletin.pdf?month={month}&lang=zh&county={other_code}")
+        assert r.status_code == 200, r.data[:200]
+        text = _pdftotext(r.data, tmp_path / f"admin-{other_code}.pdf")
+        assert squash(f"县区页：{other_name}") in text and name not in text
+        client.get("/logout")
+        login(client, "bulletin-steward", ensure_user(city_env, "bulletin-steward", "steward"))
+        assert client.get(f"/bulletin.pdf?month={month}").status_code == 403
+    entries = [e for e in _log(city_env) if e.get("event") == "bulletin"]
+    assert {e["user"] for e in entries} >= {"bulletin-county", "bulletin-admin"}
+
+
+def _log(home: Path) -> list[dict]:
+    import json
+
+    f = home / "access" / "log.jsonl"
+    return [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines()] if f.exists() else []
 
 
 def test_bulletin_marks_provisional_cells_like_the_dashboard(dq_city, tmp_path, monkeypatch):

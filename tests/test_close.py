@@ -157,6 +157,9 @@ def test_close_correction_restatement_revision(city_copy, tmp_path, monkeypatch)
     listing = run_medcom("closes", home=home)
     assert listing.returncode == 0 and f"{len(expected):,} cells" in listing.stdout, listing.stdout
 
+    # the revision log page and the bulletin download, signed in as county users: each sees its own county
+    _closes_in_scope(home, month, county, fix.name, tmp_path)
+
     # closing again is revision 2, with a note; revision 1 is kept as it was
     r2 = run_medcom("close", m, "--note", f"{county} resent encounters", home=home)
     assert r2.returncode == 0 and f"closed {m} revision 2" in r2.stdout, r2.stderr
@@ -168,6 +171,7 @@ def test_close_correction_restatement_revision(city_copy, tmp_path, monkeypatch)
     assert revs == [(1, None), (2, f"{county} resent encounters")]
     pd.testing.assert_frame_equal(rev1, closed)
     pd.testing.assert_frame_equal(rev2[list(KPI_COLUMNS)], current[list(KPI_COLUMNS)], check_dtype=False)
+    _closed_tables_in_scope(home, county)
 
 
 def check_exports(home: Path, month, restated: pd.DataFrame, monkeypatch) -> None:
@@ -231,3 +235,71 @@ def check_exports(home: Path, month, restated: pd.DataFrame, monkeypatch) -> Non
                     page,
                 )
                 assert shown and set(shown) == {old if fig == "closed" else new}, (fig, r.kpi_code, shown)
+
+
+def _closes_in_scope(home: Path, month, county: str, fix_name: str, tmp_path: Path) -> None:
+    from access_helpers import ensure_user, login, page_json
+
+    from dashboards.app import create_app
+
+    with snapshot(home) as con:
+        names = dict(con.execute("SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county'").fetchall())
+    other = next(c for c in sorted(names) if c != county)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDCOM_HOME", str(home))
+        client = create_app().server.test_client()
+        login(client, "close-county", ensure_user(home, "close-county", "county", county))
+        text = page_json(client, "/closes")
+        assert f"{month:%Y-%m}" in text and names[county] in text and fix_name in text  # its restated cells
+        assert not [n for c, n in names.items() if c != county and n in text]
+        r = client.get(f"/bulletin.pdf?month={month:%Y-%m}&lang=zh")
+        assert r.status_code == 200 and r.mimetype == "application/pdf"
+        pdf = tmp_path / "county-closed.pdf"
+        pdf.write_bytes(r.data)
+        body = re.sub(r"\s+", "", "".join(pg.extract_text() or "" for pg in pypdf.PdfReader(str(pdf)).pages))
+        assert "已关账" in body and names[county] in body
+        assert not [n for c, n in names.items() if c != county and n in body]
+        assert client.get(f"/bulletin.pdf?month={month:%Y-%m}&county={other}").status_code == 403
+        client.get("/logout")
+        login(client, "close-other", ensure_user(home, "close-other", "county", other))
+        text = page_json(client, "/closes")
+        assert f"{month:%Y-%m}" in text  # the close itself is the city's, shown to every county
+        assert names[county] not in text and fix_name not in text  # but not another county's restated cells
+        client.get("/logout")
+
+
+def _closed_tables_in_scope(home: Path, county: str) -> None:
+    """The closed schema in a county's scoped copy: the county's closed KPI rows and batches only, the closes
+    recounted in the county, a note naming another county cut."""
+    from medcom.access.scope import Scope, members
+    from medcom.access.snapshots import build_scoped
+
+    with snapshot(home) as con:
+        orgs = con.execute("SELECT * FROM marts.dim_org").df()
+        orgs["org_id"] = orgs.org_id.astype(str)
+        others = sorted(set(orgs[orgs.org_level == "county"].org_id) - {county})
+        full_closes = con.execute("SELECT revision, kpi_rows, batches FROM closed.closes ORDER BY 1").fetchall()
+    src = home / "published" / (home / "published" / "CURRENT").read_text().strip()
+    records = orgs.astype(object).where(orgs.notna(), None).to_dict("records")
+    for code in (county, others[0]):
+        mine = members(records, Scope("county", code))
+        path = build_scoped(src, home / "tmp-scoped" / f"{code}.duckdb", Scope("county", code))
+        with duckdb.connect(str(path), read_only=True) as con:
+            pairs = set(con.execute("SELECT DISTINCT org_level, org_id FROM closed.kpi_values").fetchall())
+            assert pairs and pairs <= mine
+            closes = con.execute("SELECT revision, kpi_rows, batches, note FROM closed.closes ORDER BY 1").fetchall()
+            counts = con.execute("SELECT revision, count(*) FROM closed.kpi_values GROUP BY 1 ORDER BY 1").fetchall()
+            batches = con.execute(
+                "SELECT revision, count(DISTINCT batch_id) FROM closed.batches GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            assert [(r, k) for r, k, _, _ in closes] == counts and [(r, b) for r, _, b, _ in closes] == batches
+            assert all(k < fk for (_, k, _, _), (_, fk, _) in zip(closes, full_closes, strict=True))
+            stray = con.execute(
+                "SELECT count(*) FROM closed.batches WHERE batch_id NOT IN (SELECT batch_id FROM audit.ingest_batches)"
+            ).fetchone()[0]
+            assert stray == 0
+            for (cov,) in con.execute("SELECT DISTINCT coverage FROM closed.batches").fetchall():
+                assert not [o for o in {county, *others} - {code} if o in str(cov)], cov
+            notes = [n for *_, n in closes]
+            # revision 2's note names `county`: kept in its own copy, cut from the other county's
+            assert notes[1] == (f"{county} resent encounters" if code == county else None), notes

@@ -11,12 +11,15 @@ What a scoped snapshot holds (generic, so tables added later are scoped too; fai
 - a table with `org_level` + `org_id` (dim_org, kpi_values, closed.kpi_values, …): rows of orgs in
   the scope (`medcom.access.scope.members`), plus rows that name no org (catalogue-wide defaults);
 - else a table with org columns (`facility_id`, `insured_county_code`, `county_code`,
-  `community_id`, `township_code`, …): rows where ANY of them is in the scope (a fact insured in the
-  county or at a facility located in it);
+  `community_id`, `township_code`, …, `org` / `county` of `audit.batch_coverage` and
+  `audit.dq_findings`): rows where ANY of them is in the scope (a fact insured in the county or at a
+  facility located in it; a coverage key or finding of the county or one of its communities);
 - the audit tables (and `closed.batches`) by their batches: batches whose coverage or file name
   names one of the scope's counties or communities (their coverage cut to the scope's keys), their
   expectation results, their quarantined rows that name the scope, replacements of its keys;
-- org-free tables on a short list (`marts.dim_kpi`, `audit.runs`, `closed.closes`) whole;
+- org-free tables on a short list (`marts.dim_kpi`, `marts.league_weights`, `audit.runs`) whole; `closed.closes` (the list of
+  monthly closes: month, revision, time, user, note) whole, its counts (`kpi_rows`, `batches`)
+  recounted in the scope;
 - anything else (a table that cannot be scoped) is left out, never copied whole. Views are left out,
   and so are the loading and dbt working layers (`raw`, `staging`, `intermediate`): a scoped
   reader gets the analysts' contract (marts, audit, closed, …), scoped.
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -46,9 +51,19 @@ ORG_COLUMNS = {
     "city_code": "city",
     "province_code": "province",
     "region_code": None,  # an administrative code of any level (codes are unique across levels)
+    # audit.batch_coverage (org = county, community or region; county = the org's county) and
+    # audit.dq_findings (county = the failing county-month's org): administrative codes of any level
+    "org": None,
+    "county": None,
 }
-# org-free tables copied whole: the KPI catalogue, the ingest runs, the list of monthly closes
-WHOLE = {("marts", "dim_kpi"), ("marts", "kpi_catalogue"), ("audit", "runs"), ("closed", "closes")}
+# org-free tables copied whole: the KPI catalogue, the league weights, the ingest runs, the list of monthly closes
+WHOLE = {
+    ("marts", "dim_kpi"),
+    ("marts", "kpi_catalogue"),
+    ("marts", "league_weights"),
+    ("audit", "runs"),
+    ("closed", "closes"),
+}
 BY_BATCH = {("audit", "ingest_batches"), ("audit", "dq_results"), ("closed", "batches")}
 SCOPES_DIR = "scopes"
 SKIP_SCHEMAS = ("raw", "staging", "intermediate", "information_schema", "pg_catalog")
@@ -115,10 +130,18 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
             "AND table_type = 'BASE TABLE' ORDER BY 1, 2"
         ).fetchall()
         if ("audit", "ingest_batches") in tables:
+            # a batch is the scope's when its coverage or file name names one of the scope's counties or
+            # communities, or one of its coverage rows (audit.batch_coverage) is in the scope
+            covered = (
+                " OR b.batch_id IN (SELECT batch_id FROM src.audit.batch_coverage WHERE CAST(org AS VARCHAR) IN "
+                "(SELECT org_id FROM _scope_orgs) OR CAST(county AS VARCHAR) IN (SELECT org_id FROM _scope_orgs))"
+                if ("audit", "batch_coverage") in tables
+                else ""
+            )
             con.execute(
                 "CREATE TEMP TABLE _scope_batches AS SELECT batch_id FROM src.audit.ingest_batches b WHERE EXISTS "
                 "(SELECT 1 FROM _scope_keys k WHERE contains(coalesce(b.coverage, '') || ' ' || "
-                "coalesce(b.file_name, ''), k.key))"
+                f"coalesce(b.file_name, ''), k.key)){covered}"
             )
         else:
             con.execute("CREATE TEMP TABLE _scope_batches (batch_id VARCHAR)")
@@ -143,6 +166,10 @@ def build_scoped(src: Path, dest: Path, scope: Scope) -> Path:
         for schema, table in (("audit", "ingest_batches"), ("closed", "batches")):
             if (schema, table) in tables:
                 _trim_coverage(con, f"{schema}.{table}", {o for lvl, o in keep if lvl in ("county", "community")})
+        outside = set(orgs["org_id"]) - {o for _, o in keep}
+        _trim_texts(con, set(tables), outside)
+        if {("closed", "closes"), ("closed", "kpi_values"), ("closed", "batches")} <= set(tables):
+            _recount_closes(con, outside)
         con.execute("DETACH src")
     finally:
         con.close()
@@ -161,6 +188,97 @@ def _trim_coverage(con: duckdb.DuckDBPyConnection, table: str, keys: set[str]) -
                 f"UPDATE {table} SET coverage = ? WHERE batch_id = ? AND coverage = ?",
                 [",".join(mine), batch_id, coverage],
             )
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _foreign(text: str, outside: set[str]) -> bool:
+    return any(tok in outside for tok in _TOKEN.findall(text))
+
+
+def _trim_text(text: str | None, outside: set[str]) -> str | None:
+    """A '; '-joined list of findings or warnings without the parts that name an org outside the scope."""
+    if not text:
+        return text
+    parts = [x for x in str(text).split("; ") if not _foreign(x, outside)]
+    return "; ".join(parts) or None
+
+
+def _trim_observed(text: str | None, outside: set[str]) -> str | None:
+    """An expectation's observed value (JSON with one entry per coverage key): the scope's entries only."""
+    if not text or not _foreign(text, outside):
+        return text
+    try:
+        obs = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(obs, dict) and isinstance(obs.get("keys"), list):
+        obs["keys"] = [k for k in obs["keys"] if not _foreign(json.dumps(k), outside)]
+        out = json.dumps(obs, ensure_ascii=False)
+        return None if _foreign(out, outside) else out
+    return None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+            "AND table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+
+
+def _trim_texts(con: duckdb.DuckDBPyConnection, tables: set, outside: set[str]) -> None:
+    """A city-wide batch's warnings, reasons and expectation results speak of every county: in a scoped copy
+    only the parts about the scope's orgs stay (a part naming another org goes); its row counts become the
+    scope's coverage rows' (audit.batch_coverage)."""
+    if ("audit", "ingest_batches") in tables:
+        texts = [c for c in ("reasons", "warnings") if c in _columns(con, "audit", "ingest_batches")]
+        for col in texts:
+            rows = con.execute(
+                f"SELECT DISTINCT {col} FROM audit.ingest_batches WHERE {col} IS NOT NULL AND {col} <> ''"
+            ).fetchall()
+            for (text,) in rows:
+                if (cut := _trim_text(text, outside)) != text:
+                    con.execute(f"UPDATE audit.ingest_batches SET {col} = ? WHERE {col} = ?", [cut, text])
+        counts = {"rows_read", "rows_loaded", "rows_quarantined"} <= _columns(con, "audit", "ingest_batches")
+        if counts and ("audit", "batch_coverage") in tables:
+            con.execute(
+                "UPDATE audit.ingest_batches b SET rows_loaded = c.loaded, rows_quarantined = c.quarantined, "
+                "rows_read = c.loaded + c.quarantined FROM (SELECT batch_id, sum(rows_loaded) AS loaded, "
+                "sum(rows_quarantined) AS quarantined FROM audit.batch_coverage GROUP BY batch_id) c "
+                "WHERE b.batch_id = c.batch_id AND (SELECT count(*) FROM src.audit.batch_coverage s "
+                "WHERE s.batch_id = b.batch_id) > (SELECT count(*) FROM audit.batch_coverage s "
+                "WHERE s.batch_id = b.batch_id)"
+            )
+    if ("audit", "dq_results") in tables:
+        for col, trim in (("observed_value", _trim_observed), ("message", _trim_text)):
+            if col not in _columns(con, "audit", "dq_results"):
+                continue
+            for (text,) in con.execute(
+                f"SELECT DISTINCT {col} FROM audit.dq_results WHERE {col} IS NOT NULL"
+            ).fetchall():
+                if (cut := trim(text, outside)) != text:
+                    con.execute(f"UPDATE audit.dq_results SET {col} = ? WHERE {col} = ?", [cut, text])
+
+
+def _recount_closes(con: duckdb.DuckDBPyConnection, outside: set[str]) -> None:
+    """A close counts the city's KPI rows and batches: in a scoped copy, the scope's; a close's note that
+    names an org outside the scope loses that part."""
+    for table in ("closed.closes", "closed.kpi_values"):
+        for (note,) in con.execute(f"SELECT DISTINCT note FROM {table} WHERE note IS NOT NULL").fetchall():
+            if (cut := _trim_text(note, outside)) != note:
+                con.execute(f"UPDATE {table} SET note = ? WHERE note = ?", [cut, note])
+    con.execute(
+        "UPDATE closed.closes c SET "
+        "kpi_rows = (SELECT count(*) FROM closed.kpi_values k WHERE k.closed_month = c.closed_month "
+        "AND k.revision = c.revision), "
+        "batches = (SELECT count(DISTINCT b.batch_id) FROM closed.batches b WHERE b.closed_month = c.closed_month "
+        "AND b.revision = c.revision)"
+    )
 
 
 def scoped_path(folder: Path, scope: Scope) -> Path:

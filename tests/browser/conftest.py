@@ -162,9 +162,14 @@ def scratch_server(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dq_server(dq_city, tmp_path_factory):
-    """`medcom serve` on the tiny city with an outlier batch (tests/dq_city.py)."""
-    with serving(dq_city, tmp_path_factory.mktemp("dq-serve")) as base:
+def dq_server(dq_city, driver, tmp_path_factory):
+    """`medcom serve` on the tiny city with an outlier batch (tests/dq_city.py), the driver signed in there
+    as the admin (its own session cookie)."""
+    from access_helpers import ADMIN, sign_in
+
+    ensure_browser_users(dq_city)
+    with serving(dq_city, tmp_path_factory.mktemp("dq-serve"), cookie="medcom_dq") as base:
+        sign_in(driver, base, ADMIN)
         yield base
 
 

@@ -61,9 +61,15 @@ def closed_city(built_city, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def closed_server(closed_city, tmp_path_factory):
-    """One `medcom serve` on the closed city for this module's tests."""
-    with _browser_conftest().serving(closed_city[0], tmp_path_factory.mktemp("closed-serve")) as base:
+def closed_server(closed_city, driver, tmp_path_factory):
+    """One `medcom serve` on the closed city for this module's tests, the driver signed in there as the
+    admin (its own session cookie, so the session on `server` stays)."""
+    from access_helpers import ADMIN, sign_in
+
+    conftest = _browser_conftest()
+    conftest.ensure_browser_users(closed_city[0])
+    with conftest.serving(closed_city[0], tmp_path_factory.mktemp("closed-serve"), cookie="medcom_closed") as base:
+        sign_in(driver, base, ADMIN)
         yield base
 
 
