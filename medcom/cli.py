@@ -129,12 +129,16 @@ def build(
             help="duckdb (default) or spark (the same models on Spark over the lake); default MEDCOM_ENGINE.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Rebuild everything (default: only what new or replaced batches touch)."),
+    ] = False,
     verbose: opt.Verbose = False,
 ) -> None:
     """Run the dbt project (models and tests) and publish the result to readers."""
     from warehouse.build import build as run_build
 
-    run_build(allow_empty=allow_empty, engine=engine)
+    run_build(allow_empty=allow_empty, engine=engine, full=full)
     progress.log_note()
     progress.hint('medcom serve (the dashboard), medcom sql "…" or medcom status')
 

@@ -205,7 +205,11 @@ def test_build_off_a_terminal_has_a_bar_not_349_lines(small, built):
     other = [line for line in err if not re.fullmatch(r"(build|publish): [^·]+ · \d+:\d\d:\d\d( · .*)?", line)]
     assert [x.split(":")[0] for x in other] == ["details", "next"], other
     assert len(err) - 2 <= seconds / 0.5 + 3
-    assert re.fullmatch(rf"build ok: {nodes} nodes passed in [\d.]+ s; published warehouse-\S+", p.stdout.strip())
+    assert re.fullmatch(
+        rf"build ok: {nodes} nodes passed in [\d.]+ s \(full build: no earlier build of this warehouse to build on\); "
+        r"published warehouse-\S+",
+        p.stdout.strip(),
+    )
     assert "next: medcom serve" in p.stderr
     log = re.search(r"details: (\S+\.log)", p.stderr).group(1)
     text = Path(log).read_text(encoding="utf-8")

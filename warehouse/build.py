@@ -115,6 +115,9 @@ def prepare_warehouse() -> None:
         from medcom.closing.store import ensure_schema as ensure_closed_schema
 
         ensure_closed_schema(con)  # every snapshot carries closed.kpi_values, empty until a close
+        from warehouse import incremental
+
+        incremental.ensure_schema(con)  # audit.build_pending etc. (dbt reads build_pending)
     finally:
         con.close()
 
@@ -248,6 +251,9 @@ def run_dbt(
             elif info.get("level") == "error" and info.get("msg"):
                 errors.append(str(info["msg"]).strip().splitlines()[0])
         code = proc.wait()
+        done = result.ok + len(result.failed) + len(result.warned) + result.skipped
+        if code == 0 and done:
+            step.total = done  # dbt's own "N of M" may count nodes it never runs (seen with --full-refresh)
     result.seconds = time.perf_counter() - started
     result.errors = errors
     if code != 0 and not result.failed:
@@ -297,9 +303,48 @@ def _build_spark(echo) -> BuildResult:
     return result
 
 
-def build(echo=None, allow_empty: bool = False, engine: str | None = None) -> BuildResult:
+def _plan(full: bool, engine: str):
+    """What this build rebuilds (warehouse/incremental.py), with audit.build_pending written."""
+    import warehouse
+    from warehouse import incremental
+
+    con = warehouse.open_writer()
+    try:
+        plan = incremental.plan(con, full=full, engine=engine, as_of_date=as_of_date())
+        incremental.write_pending(con, plan)
+    finally:
+        con.close()
+    return plan
+
+
+def _record_success(plan) -> list[str]:
+    """The build's state after dbt succeeded (before publishing); returns the months rebuilt."""
+    import warehouse
+    from warehouse import incremental
+
+    con = warehouse.open_writer()
+    try:
+        if plan.engine == "duckdb":
+            incremental.record_success(con, plan, paths().dbt_target / "manifest.json")
+        else:
+            incremental.clear(con)
+        return incremental.rebuilt_months(con)
+    finally:
+        con.close()
+
+
+def _months_text(months: list[str]) -> str:
+    if not months:
+        return "no month"
+    if len(months) <= 3:
+        return ", ".join(months)
+    return f"{len(months)} months ({months[0]} … {months[-1]})"
+
+
+def build(echo=None, allow_empty: bool = False, engine: str | None = None, full: bool = False) -> BuildResult:
     """`medcom build`: dbt build under the writer lock (engine duckdb, or spark over the lake),
-    then publish to readers.
+    then publish to readers. Incremental on DuckDB when an earlier build's state allows it
+    (warehouse/incremental.py); `full` (--full) rebuilds everything.
 
     Refuses (NothingIngested, exit 1) before any file has been accepted, unless allow_empty."""
     import warehouse
@@ -315,16 +360,22 @@ def build(echo=None, allow_empty: bool = False, engine: str | None = None) -> Bu
             refuse_if_empty()
         with build_record.recording(engine=name) as rec:
             prepare_warehouse()
-            result = _build_spark(echo) if name == "spark" else run_dbt("build", echo=echo)
+            plan = _plan(full, name)
+            rec.update(mode=plan.mode, reason=plan.reason, batches_pending=len(plan.pending))
+            progress.detail(f"build: {plan.describe()}")
+            result = _build_spark(echo) if name == "spark" else run_dbt("build", extra=plan.dbt_args(), echo=echo)
             rec.update(nodes_passed=result.ok, nodes_failed=len(result.failed), warnings=len(result.warned))
             _raise_if_failed(result)
+            months = _record_success(plan)
+            rec["months_rebuilt"] = len(months)
             snap = warehouse.publish()
             rec["snapshot"] = snap.parent.name
     result.snapshot = snap.parent.name
     summary = f"build ok: {result.ok} nodes passed"
     if result.warned:
         summary += f", {len(result.warned)} warnings"
-    summary += f" in {result.seconds:.1f} s; published {snap.parent.name}"
+    how = f"full build: {plan.reason}" if plan.full else f"incremental: {_months_text(months)} rebuilt"
+    summary += f" in {result.seconds:.1f} s ({how}); published {snap.parent.name}"
     progress.result(summary)
     return result
 

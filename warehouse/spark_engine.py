@@ -119,7 +119,7 @@ def dbt_vars(build_root: Path) -> dict:
     }
 
 
-AUDIT_SOURCES = ("ingest_batches", "batch_coverage", "dq_findings")
+AUDIT_SOURCES = ("ingest_batches", "batch_coverage", "dq_findings", "build_pending")
 
 
 def export_audit(con, build_root: Path) -> None:

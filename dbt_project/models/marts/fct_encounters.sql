@@ -1,4 +1,11 @@
 -- marts.fct_encounters: one row per loaded (current) encounter with derived attribution columns.
+-- Incremental by month, as int_encounters_attributed.
+{{ config(
+    materialized=medcom_by_month(),
+    incremental_strategy='append',
+    pre_hook="{{ medcom_delete_rebuilt_months('month') }}",
+) }}
+-- depends_on: {{ ref('int_build_months') }}
 select
     encounter_id,
     patient_id,
@@ -23,3 +30,4 @@ select
     member_community_id,
     _batch_id
 from {{ ref('int_encounters_attributed') }}
+where {{ medcom_in_rebuilt_months('month') }}

@@ -5,8 +5,16 @@
 --   county = facility county; community = member facilities on the month's last day.
 -- The city (plan counties of each month), zero-fill and month / ytd rows are the engine's
 -- (medcom_kpi_monthly, medcom_kpi_periods); downward_referral_growth is int_kpi_a_growth.
+-- Incremental by month: a month's measures are sums over that month's encounters.
+{{ config(
+    materialized=medcom_by_month(),
+    incremental_strategy='append',
+    pre_hook="{{ medcom_delete_rebuilt_months('month') }}",
+) }}
+-- depends_on: {{ ref('int_build_months') }}
 with enc as (
     select * from {{ ref('int_encounters_attributed') }}
+    where {{ medcom_in_rebuilt_months('month') }}
 ),
 
 insured as (

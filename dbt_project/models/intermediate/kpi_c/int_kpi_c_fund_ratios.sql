@@ -4,7 +4,14 @@
     fund_in_county_rate     county (insured county), community (catchment)
     fund_primary_care_share county (facility location), community (members)
   The city (plan counties of each month), zero-fill and month / ytd rows are the engine's.
+  Incremental by month: a month's measures are sums over that month's encounters.
 -#}
+{{ config(
+    materialized=medcom_by_month(),
+    incremental_strategy='append',
+    pre_hook="{{ medcom_delete_rebuilt_months('month') }}",
+) }}
+-- depends_on: {{ ref('int_build_months') }}
 
 -- one pass over the encounters: resident fund_paid by every attribution the KPIs need
 with enc as (
@@ -17,6 +24,7 @@ with enc as (
         sum(fund_paid)                                         as fund_paid
     from {{ ref('int_encounters_attributed') }}
     where scheme = 'resident'
+      and {{ medcom_in_rebuilt_months('month') }}
     group by month, insured_county_code, catchment_community_id, member_community_id,
              facility_county_code,
              case when facility_tier is not null then 1 else 0 end,

@@ -5,12 +5,25 @@
 --   catchment community: the insured township's catchment on the month's last day;
 --   member community: the facility's membership (else its parent's) on the month's last day.
 -- Equi-joins on (facility, month) and (township, month) keep this set-based at 24M rows.
+-- Incremental by month (macros/medcom_incremental.sql): a month's rows depend only on that month's
+-- encounters and the registry as of its last day.
+{{ config(
+    materialized=medcom_by_month(),
+    incremental_strategy='append',
+    pre_hook="{{ medcom_delete_rebuilt_months('month') }}",
+) }}
+-- depends_on: {{ ref('int_build_months') }}
 with encounters as (
     select
         e.*,
         {{ medcom_left('e.insured_township_code', 6) }}  as insured_county_code,
         {{ medcom_month_start("case when e.encounter_type = 'inpatient' then e.discharge_date else e.visit_date end") }} as month
     from {{ ref('stg_encounters') }} as e
+),
+
+rebuilt as (
+    select * from encounters
+    where {{ medcom_in_rebuilt_months('month') }}
 )
 
 select
@@ -36,7 +49,7 @@ select
     e.discharge_date,
     e.diagnosis_code,
     e._batch_id
-from encounters as e
+from rebuilt as e
 left join {{ ref('int_facilities_by_month') }} as f
     on f.facility_id = e.facility_id
    and f.month = e.month

@@ -1,26 +1,13 @@
 -- Every month from the first to the last month with loaded activity data (any activity feed,
 -- families A–D): encounter month (discharge month for inpatients), phs_services, phs_funds,
 -- fund_prepayments, inspections (planned month), penalties (decided), complaints (received),
--- workforce.
+-- workforce (macro medcom_feed_months).
 with bounds_by_feed as (
-    select
-        min({{ medcom_month_start("case when encounter_type = 'inpatient' then discharge_date else visit_date end") }}) as first_month,
-        max({{ medcom_month_start("case when encounter_type = 'inpatient' then discharge_date else visit_date end") }}) as last_month
-    from {{ ref('stg_encounters') }}
-    union all
-    select min(month), max(month) from {{ ref('stg_phs_services') }}
-    union all
-    select min(month), max(month) from {{ ref('stg_phs_funds') }}
-    union all
-    select min(month), max(month) from {{ ref('stg_fund_prepayments') }}
-    union all
-    select min(planned_month), max(planned_month) from {{ ref('stg_inspections') }}
-    union all
-    select min({{ medcom_month_start('decided_date') }}), max({{ medcom_month_start('decided_date') }}) from {{ ref('stg_penalties') }}
-    union all
-    select min({{ medcom_month_start('received_date') }}), max({{ medcom_month_start('received_date') }}) from {{ ref('stg_complaints') }}
-    union all
-    select min(month), max(month) from {{ ref('stg_workforce') }}
+    {% for feed, month in medcom_feed_months().items() -%}
+    select min({{ month }}) as first_month, max({{ month }}) as last_month from {{ ref('stg_' ~ feed) }}
+    {% if not loop.last %}union all
+    {% endif %}
+    {%- endfor %}
 ),
 
 bounds as (
