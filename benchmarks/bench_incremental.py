@@ -10,7 +10,9 @@ the nodes the new batches touch, no unit tests) and `medcom build --full` on the
 and checks that the two published `marts.kpi_values` are identical (every column, EXCEPT ALL both
 ways). Prints wall and CPU seconds (user + system of the build's process tree) per build: the
 machine is shared, CPU seconds are the steadier figure. --reuse keeps DIR's generated inboxes and
-first ingest (restored from DIR/warehouse-first.duckdb).
+first ingest (restored from DIR/warehouse-first.duckdb). --remeasure reuses DIR/home as a run
+left it: the last month's batches are marked as not built (audit.build_batches), so the timed
+incremental build deletes and re-inserts that month, then --full again.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--work", type=Path, default=Path("/tmp/medcom-bench-incremental"))
     ap.add_argument("--reuse", action="store_true", help="reuse DIR's inboxes and first ingest")
+    ap.add_argument("--remeasure", action="store_true", help="time the last two builds again on DIR/home")
     args = ap.parse_args()
     work: Path = args.work
     first, later, home = work / "inbox-first", work / "inbox-last-month", work / "home"
@@ -78,7 +81,15 @@ def main() -> None:
     as_of = dt.date(start.year + y + (m + 1) // 12, (m + 1) % 12 + 1, 15).isoformat()
     env = dict(os.environ, MEDCOM_HOME=str(home), MEDCOM_SECRET="bench", MEDCOM_AS_OF_DATE=as_of)
     saved = work / "warehouse-first.duckdb"
-    if not args.reuse:
+    if args.remeasure:
+        with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+            n = con.execute(
+                "DELETE FROM audit.build_batches WHERE batch_id IN "
+                "(SELECT batch_id FROM audit.ingest_batches WHERE file_name LIKE ?)",
+                [f"%{last}%"],
+            ).fetchone()[0]
+        print(f"{n} batches of {last} marked as not built", flush=True)
+    elif not args.reuse:
         shutil.rmtree(work, ignore_errors=True)
         gen = ["generate", str(first), "--start", args.start, "--months", str(args.months), "--scale", str(args.scale)]
         subprocess.run(medcom(*gen), env=env, check=True, capture_output=True)
@@ -92,10 +103,11 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         shutil.copyfile(saved, home / "warehouse.duckdb")
-    timed(medcom("build"), env, f"build of {args.months - 1} months (first build: full)")
-    t0 = time.perf_counter()
-    subprocess.run(medcom("ingest", str(later)), env=env, check=True, capture_output=True)
-    print(f"ingest of {last}: {time.perf_counter() - t0:.0f} s", flush=True)
+    if not args.remeasure:
+        timed(medcom("build"), env, f"build of {args.months - 1} months (first build: full)")
+        t0 = time.perf_counter()
+        subprocess.run(medcom("ingest", str(later)), env=env, check=True, capture_output=True)
+        print(f"ingest of {last}: {time.perf_counter() - t0:.0f} s", flush=True)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         n = con.execute("select count(*) from raw.encounters where _superseded_by is null").fetchone()[0]
     print(f"current encounters: {n:,}", flush=True)
