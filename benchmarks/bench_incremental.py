@@ -119,11 +119,28 @@ def main() -> None:
         con.execute(f"ATTACH '{inc}' AS i (READ_ONLY)")
         con.execute(f"ATTACH '{snapshot(home)}' AS f (READ_ONLY)")
         rows = con.execute("select count(*) from f.marts.kpi_values").fetchone()[0]
-        diff = con.execute(
+        exact = con.execute(
             "select (select count(*) from (from i.marts.kpi_values except all from f.marts.kpi_values)) + "
             "(select count(*) from (from f.marts.kpi_values except all from i.marts.kpi_values))"
         ).fetchone()[0]
-    print(f"kpi_values: {rows:,} rows, {'identical' if diff == 0 else f'{diff} rows DIFFER'} (incremental vs full)")
+        # as tests/test_incremental.py: statuses, targets and values to 9 decimals (the status rule's
+        # rounding); numerators and denominators to 1e-12 relative (DOUBLE sums in another order)
+        cols = "kpi_code, org_level, org_id, period_type, period, round(value, 9), round(target, 9), direction, status"
+        diff = con.execute(
+            f"select (select count(*) from (select {cols} from i.marts.kpi_values except all "
+            f"select {cols} from f.marts.kpi_values)) + (select count(*) from (select {cols} from f.marts.kpi_values "
+            f"except all select {cols} from i.marts.kpi_values))"
+        ).fetchone()[0]
+        diff += con.execute(
+            "select count(*) from i.marts.kpi_values x join f.marts.kpi_values y "
+            "using (kpi_code, org_level, org_id, period_type, period) "
+            "where abs(x.numerator - y.numerator) > 1e-12 * greatest(abs(x.numerator), 1) "
+            "or abs(x.denominator - y.denominator) > 1e-12 * greatest(abs(x.denominator), 1)"
+        ).fetchone()[0]
+    verdict = "identical" if diff == 0 else f"{diff} rows DIFFER"
+    print(
+        f"kpi_values: {rows:,} rows, {verdict} (incremental vs full; {exact} rows differ in the last bits of a DOUBLE)"
+    )
     print(
         f"incremental / full: wall {inc_wall / full_wall:.0%} ({inc_wall:.1f} / {full_wall:.1f} s), "
         f"CPU {inc_cpu / full_cpu:.0%} ({inc_cpu:.1f} / {full_cpu:.1f} s)"
