@@ -191,6 +191,13 @@ def _kill_during_build(home, after_model: str) -> list[str]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
+    # the dbt child is killed with it but may take a moment to exit (and let go of the warehouse)
+    for _ in range(600):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
     assert proc.returncode == -signal.SIGKILL, "".join(seen)
     return seen
 
