@@ -241,7 +241,9 @@ def _closes_in_scope(home: Path, month, county: str, fix_name: str, tmp_path: Pa
     from access_helpers import ensure_user, login, page_json
 
     from dashboards.app import create_app
+    from dashboards.queries import cache
 
+    cache.close_kept()  # the dashboard keeps the snapshot open (reader settings); this test opens it plainly
     with snapshot(home) as con:
         names = dict(con.execute("SELECT org_id, name FROM marts.dim_org WHERE org_level = 'county'").fetchall())
     other = next(c for c in sorted(names) if c != county)
@@ -266,6 +268,8 @@ def _closes_in_scope(home: Path, month, county: str, fix_name: str, tmp_path: Pa
         assert f"{month:%Y-%m}" in text  # the close itself is the city's, shown to every county
         assert names[county] not in text and fix_name not in text  # but not another county's restated cells
         client.get("/logout")
+    cache.clear()
+    cache.close_kept()
 
 
 def _closed_tables_in_scope(home: Path, county: str) -> None:
