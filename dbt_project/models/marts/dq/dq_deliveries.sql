@@ -12,8 +12,8 @@ select
     rejected_only,
     late,
     first_accepted_at,
-    rows_loaded,
-    rows_quarantined,
+    cast(rows_loaded as bigint) as rows_loaded,  -- DuckDB sums to HUGEINT, Spark to BIGINT: one type for readers
+    cast(rows_quarantined as bigint) as rows_quarantined,
     failed_expectations,
     warnings,
     warnings_zh
